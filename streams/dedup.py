@@ -1,0 +1,248 @@
+"""The engine: bytes in, one decision out. No Kafka here; the worker and the offline commands share it.
+
+:func:`prepare` is pure (parse, clean, fingerprint); :class:`Deduplicator` adds the index call and the
+time box around HTML extraction, and turns the index's verdict into the output record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import multiprocessing
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from streams.cleaning import canonical_url, clean_article
+from streams.fingerprint import Fingerprint, FingerprintParams, article_id_for, fingerprint
+from streams.index import IndexConfig, IndexVerdict, RedisIndex
+from streams.models import (
+    Decision,
+    DuplicateArticle,
+    RawArticle,
+    Rejection,
+    SourcePosition,
+    UniqueArticle,
+    parse_article,
+)
+from streams.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareConfig:
+    """What :func:`prepare` needs from the settings (picklable, for the extraction pool)."""
+
+    max_message_bytes: int
+    max_text_chars: int
+    min_text_chars: int
+    html_extractor: str
+    params: FingerprintParams
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PrepareConfig:
+        return cls(
+            max_message_bytes=settings.max_message_bytes,
+            max_text_chars=settings.max_text_chars,
+            min_text_chars=settings.min_text_chars,
+            html_extractor=settings.html_extractor,
+            params=settings.fingerprint_params(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedArticle:
+    """A parsed, cleaned and fingerprinted article, ready for the index."""
+
+    raw: RawArticle
+    article_id: str
+    canonical_url: str
+    title: str
+    text: str
+    word_count: int
+    fingerprint: Fingerprint
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def prepare(
+    payload: bytes, config: PrepareConfig, position: SourcePosition = SourcePosition()
+) -> PreparedArticle | Rejection:
+    """Parse, clean and fingerprint one message. Never raises on bad input."""
+    t0 = time.perf_counter()
+    parsed = parse_article(payload, max_bytes=config.max_message_bytes, position=position)
+    if isinstance(parsed, Rejection):
+        return parsed
+    return prepare_parsed(parsed, payload, config, position, parse_seconds=time.perf_counter() - t0)
+
+
+def prepare_parsed(
+    parsed: RawArticle,
+    payload: bytes,
+    config: PrepareConfig,
+    position: SourcePosition = SourcePosition(),
+    parse_seconds: float = 0.0,
+) -> PreparedArticle | Rejection:
+    """Clean and fingerprint an article that passed :func:`streams.models.parse_article`."""
+    t1 = time.perf_counter()
+    cleaned = clean_article(
+        title=parsed.title,
+        text=parsed.text,
+        html=parsed.html,
+        max_chars=config.max_text_chars,
+        extractor=config.html_extractor,
+    )
+    article_id = parsed.id or article_id_for(parsed.url)
+    if len(cleaned.text) < config.min_text_chars:
+        return Rejection(
+            error="empty_text",
+            message=f"cleaned text has {len(cleaned.text)} characters, fewer than {config.min_text_chars}",
+            raw=payload,
+            position=position,
+            id=article_id,
+        )
+    t2 = time.perf_counter()
+    fp = fingerprint(cleaned.text, parsed.url, config.params)
+    t3 = time.perf_counter()
+    return PreparedArticle(
+        raw=parsed,
+        article_id=article_id,
+        canonical_url=canonical_url(parsed.url),
+        title=cleaned.title,
+        text=cleaned.text,
+        word_count=cleaned.word_count,
+        fingerprint=fp,
+        timings={
+            "parse": parse_seconds,
+            "clean_text" if parsed.text else "clean_html": t2 - t1,
+            "fingerprint": t3 - t2,
+        },
+    )
+
+
+def to_decision(article: PreparedArticle, verdict: IndexVerdict) -> UniqueArticle | DuplicateArticle:
+    """The output record for an article and the index's verdict on it."""
+    raw = article.raw
+    if verdict.status == "unique":
+        return UniqueArticle(
+            id=article.article_id,
+            url=raw.url,
+            canonical_url=article.canonical_url,
+            title=article.title,
+            text=article.text,
+            source=raw.source,
+            published_at=raw.published_at,
+            language=raw.language,
+            word_count=article.word_count,
+            extra=raw.extra,
+        )
+    return DuplicateArticle(
+        id=article.article_id,
+        url=raw.url,
+        duplicate_of=verdict.duplicate_of or "",
+        duplicate_of_url=verdict.duplicate_of_url or "",
+        match=verdict.match or "near",  # type: ignore[arg-type]
+        similarity=verdict.similarity,
+        measure=verdict.measure or "jaccard",  # type: ignore[arg-type]
+        threshold=verdict.threshold,
+        source=raw.source,
+    )
+
+
+def index_config(settings: Settings, namespace: str | None = None) -> IndexConfig:
+    """The index layout and decision thresholds from the settings."""
+    return IndexConfig(
+        namespace=namespace or settings.namespace,
+        params=settings.fingerprint_params(),
+        retention_seconds=settings.retention_seconds,
+        generations=settings.index_generations,
+        capacity=settings.index_capacity,
+        jaccard_threshold=settings.jaccard_threshold,
+        containment_threshold=settings.containment_threshold,
+        min_containment_shingles=settings.min_containment_shingles,
+        max_candidates=settings.max_candidates,
+    )
+
+
+class Deduplicator:
+    """Decides batches of raw messages against the index, in order.
+
+    Text articles are cleaned inline (about a millisecond). HTML pages go to a process pool with a
+    time box, so a pathological page is rejected with ``extraction_timeout`` instead of stalling the
+    worker; the pool is replaced when a page times out.
+    """
+
+    def __init__(self, settings: Settings, index: RedisIndex) -> None:
+        self.settings = settings
+        self.index = index
+        self.config = PrepareConfig.from_settings(settings)
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def _html_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn: forking a process that runs an event loop and threads is unsafe.
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._pool
+
+    async def _prepare_one(self, payload: bytes, position: SourcePosition) -> PreparedArticle | Rejection:
+        t0 = time.perf_counter()
+        parsed = parse_article(payload, max_bytes=self.config.max_message_bytes, position=position)
+        if isinstance(parsed, Rejection):
+            return parsed
+        parse_seconds = time.perf_counter() - t0
+        if parsed.text and parsed.text.strip():
+            return prepare_parsed(parsed, payload, self.config, position, parse_seconds)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self._html_pool(), prepare_parsed, parsed, payload, self.config, position, parse_seconds
+        )
+        try:
+            return await asyncio.wait_for(future, timeout=self.settings.extraction_timeout_seconds)
+        except TimeoutError:
+            self._recycle_pool()
+            return Rejection(
+                error="extraction_timeout",
+                message=f"HTML extraction took longer than {self.settings.extraction_timeout_seconds}s",
+                raw=payload,
+                position=position,
+            )
+        except concurrent.futures.process.BrokenProcessPool:
+            # The extraction process died (out of memory on a bomb, say): reject rather than retry inline.
+            self._recycle_pool()
+            return Rejection(
+                error="extraction_timeout",
+                message="the HTML extraction process died on this page",
+                raw=payload,
+                position=position,
+            )
+
+    def _recycle_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    async def prepare_many(
+        self, messages: Sequence[tuple[bytes, SourcePosition]]
+    ) -> list[PreparedArticle | Rejection]:
+        """Parse, clean and fingerprint each message (HTML ones time-boxed)."""
+        return [await self._prepare_one(payload, position) for payload, position in messages]
+
+    async def decide_prepared(self, prepared: Sequence[PreparedArticle | Rejection]) -> list[Decision]:
+        """Run the index for the prepared articles (one pipeline round trip) and build the decisions."""
+        articles = [p for p in prepared if isinstance(p, PreparedArticle)]
+        verdicts = iter(
+            await self.index.decide_many([(a.fingerprint, a.article_id, a.raw.url) for a in articles])
+            if articles
+            else []
+        )
+        return [p if isinstance(p, Rejection) else to_decision(p, next(verdicts)) for p in prepared]
+
+    async def decide_many(self, messages: Sequence[tuple[bytes, SourcePosition]]) -> list[Decision]:
+        """One decision per message, in order."""
+        return await self.decide_prepared(await self.prepare_many(messages))
+
+    def close(self) -> None:
+        self._recycle_pool()
+

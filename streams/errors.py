@@ -1,0 +1,27 @@
+"""The exceptions of streams.
+
+::
+
+    StreamsError
+    ├── IndexUnavailable      Redis could not be reached after all retries; nothing was decided
+    ├── IndexReset            the index epoch changed: Redis lost its data (restarted empty, flushed)
+    └── StackError            the local stack (broker, Redis, worker) failed to start or stop
+
+Bad input is never an exception: it is a :class:`streams.models.Rejection`.
+"""
+
+
+class StreamsError(Exception):
+    """Base class of every error raised by streams."""
+
+
+class IndexUnavailable(StreamsError):
+    """Redis did not answer after the configured retries; the article was not decided."""
+
+
+class IndexReset(StreamsError):
+    """The index lost its data since this process started (its epoch key changed or vanished)."""
+
+
+class StackError(StreamsError):
+    """A process of the local stack did not start, or did not become ready in time."""

@@ -1,0 +1,197 @@
+"""Pure fingerprinting: the URL key, the exact key and the MinHash signature of a cleaned article.
+
+The MinHash is computed with numpy over all shingles at once, using the multiply-shift family
+``h_i(x) = (a_i * x + b_i) mod 2**64 >> 32`` on 64-bit xxhash values of the shingles. It is the
+same estimator as datasketch's ``MinHash`` (which uses ``(a*x + b) mod (2**61 - 1)`` on SHA-1
+values) at a fraction of the cost: datasketch's ``update_batch`` spends most of its time hashing
+each shingle with SHA-1 in Python. ``streams bench`` prints both side by side.
+
+What goes into the shingles is chosen so that spinning and encoding damage change little: text is
+case-folded, numbers and punctuation are dropped, and the most common English function words are
+removed before word n-grams are formed (synonym swaps then break only the n-grams around the
+swapped word, and shared function-word n-grams such as "of the" no longer link unrelated stories).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import xxhash
+
+from streams.cleaning import canonical_url
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+#: Function words dropped before shingling (they carry no story and link unrelated texts).
+STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over own
+    same she should so some such than that the their theirs them themselves then there these they this
+    those through to too under until up very was we were what when where which while who whom why will
+    with would you your yours yourself yourselves said says say told according mr mrs ms""".split()
+)
+
+_MASK32 = np.uint64(0xFFFFFFFF)
+_SHIFT32 = np.uint64(32)
+
+
+@dataclass(frozen=True, slots=True)
+class FingerprintParams:
+    """What makes two signatures comparable; it is encoded in the index namespace."""
+
+    shingle_kind: str = "word"
+    shingle_size: int = 2
+    num_perm: int = 128
+    seed: int = 1
+    bands: int = 42
+    rows: int = 3
+    lead_shingles: int = 40
+    lead_bands: int = 4
+    lead_rows: int = 4
+
+    def __post_init__(self) -> None:
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError(
+                f"{self.bands} bands of {self.rows} rows need {self.bands * self.rows} permutations, "
+                f"but num_perm is {self.num_perm}: lower the bands or rows, or raise num_perm."
+            )
+        if self.lead_bands * self.lead_rows > self.num_perm:
+            raise ValueError("lead_bands * lead_rows must not exceed num_perm")
+
+    def version_tag(self) -> str:
+        """A short stable tag for the Redis namespace: changes whenever signatures or bands would."""
+        return (
+            f"{self.shingle_kind}{self.shingle_size}-p{self.num_perm}-s{self.seed}-b{self.bands}x{self.rows}"
+            f"-l{self.lead_shingles}x{self.lead_bands}x{self.lead_rows}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """Keys, signature and LSH band hashes of one cleaned article."""
+
+    url_key: str
+    exact_key: str
+    signature: np.ndarray  # uint32[num_perm]
+    shingle_count: int
+    band_hashes: tuple[int, ...]  # 64-bit, the main bands then the lead bands
+
+    def compact_signature(self) -> bytes:
+        """The signature with 8 bits a value (b-bit MinHash): a quarter of the bytes.
+
+        Two different values agree by chance once in 256; the index corrects its estimate for that.
+        """
+        return (self.signature & 0xFF).astype(np.uint8).tobytes()
+
+
+def band_hashes(signature: np.ndarray, bands: int, rows: int, salt: int = 0) -> list[int]:
+    """One 64-bit hash per LSH band of ``rows`` consecutive signature values."""
+    raw = signature.tobytes()
+    step = rows * 4
+    return [xxhash.xxh3_64_intdigest(raw[i * step : (i + 1) * step], seed=salt + i) for i in range(bands)]
+
+
+def tokens(text: str) -> list[str]:
+    """Case-folded words without numbers, punctuation or function words."""
+    return [w for w in _WORD.findall(text.casefold().replace("’", "'")) if w not in STOP_WORDS]
+
+
+def shingles(text: str, kind: str = "word", size: int = 2) -> list[str]:
+    """The shingles of a cleaned text: word n-grams of :func:`tokens`, or character n-grams of them.
+
+    Texts shorter than one shingle give the whole token string as their only shingle.
+    """
+    words = tokens(text)
+    if kind == "char":
+        joined = " ".join(words)
+        if len(joined) <= size:
+            return [joined] if joined else []
+        return [joined[i : i + size] for i in range(len(joined) - size + 1)]
+    if len(words) <= size:
+        return [" ".join(words)] if words else []
+    return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+
+
+@lru_cache(maxsize=16)
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)  # odd
+    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    return a, b
+
+
+def hash_shingles(items: Sequence[str]) -> np.ndarray:
+    """64-bit xxhash of each distinct shingle."""
+    return np.fromiter({xxhash.xxh3_64_intdigest(s.encode("utf-8")) for s in items}, dtype=np.uint64)
+
+
+def minhash(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    """The MinHash signature (uint32[num_perm]) of a set of 64-bit shingle hashes."""
+    a, b = _permutations(num_perm, seed)
+    if hashes.size == 0:
+        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
+    # uint64 arithmetic wraps mod 2**64, which is what the multiply-shift family needs.
+    values = (np.multiply.outer(hashes, a) + b) >> _SHIFT32
+    return values.min(axis=0).astype(np.uint32)
+
+
+def exact_key(text: str) -> str:
+    """A hash of the text's words: equal for texts that differ only in case, spacing or punctuation."""
+    words = _WORD.findall(text.casefold())
+    return xxhash.xxh3_128_hexdigest(" ".join(words).encode("utf-8"))
+
+
+def url_key(url: str) -> str:
+    """A hash of the canonical URL."""
+    return xxhash.xxh3_128_hexdigest(canonical_url(url).encode("utf-8"))
+
+
+def article_id_for(url: str) -> str:
+    """The default article id: a stable hash of the canonical URL."""
+    return xxhash.xxh3_64_hexdigest(canonical_url(url).encode("utf-8"))
+
+
+def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
+    """All keys and the signature of one cleaned article."""
+    items = shingles(text, params.shingle_kind, params.shingle_size)
+    hashes = hash_shingles(items)
+    signature = minhash(hashes, params.num_perm, params.seed)
+    # The lead (the first shingles) gets bands of its own so that an excerpt, whose Jaccard with the
+    # full story is low, still meets the story it was cut from as a candidate.
+    lead = minhash(hash_shingles(items[: params.lead_shingles]), params.num_perm, params.seed + 1)
+    return Fingerprint(
+        url_key=url_key(url),
+        exact_key=exact_key(text),
+        signature=signature,
+        shingle_count=int(hashes.size),
+        band_hashes=(
+            *band_hashes(signature, params.bands, params.rows),
+            *band_hashes(lead, params.lead_bands, params.lead_rows, salt=1 << 20),
+        ),
+    )
+
+
+def estimate_jaccard(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of two compact (8-bit) signatures, corrected for chance agreement."""
+    x = np.frombuffer(a, dtype=np.uint8)
+    y = np.frombuffer(b, dtype=np.uint8)
+    agree = float(np.count_nonzero(x == y)) / len(x)
+    return max(0.0, (agree - 1 / 256) / (1 - 1 / 256))
+
+
+def containment(jaccard: float, size_a: int, size_b: int) -> float:
+    """Share of the smaller set that is in the larger one, from their Jaccard and sizes.
+
+    ``|A ∩ B| = J (|A| + |B|) / (1 + J)``; divided by ``min(|A|, |B|)`` it says how much of an excerpt
+    is in the story it was cut from, whichever of the two came first.
+    """
+    smaller = min(size_a, size_b)
+    if smaller <= 0:
+        return 0.0
+    return min(1.0, jaccard * (size_a + size_b) / ((1.0 + jaccard) * smaller))

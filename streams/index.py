@@ -1,0 +1,242 @@
+"""The Redis LSH index: one atomic query-and-insert per article.
+
+Why not datasketch's ``MinHashLSH`` with Redis storage: it pickles keys, makes about 30 round trips
+per article, keeps about 5 KB per article, has no expiry, and its query-then-insert is not atomic, so
+two workers that see two copies of a story at once both call it new. This index keeps datasketch's
+idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself:
+
+* Everything lives under ``{namespace}:v1:<tag>``; the tag encodes the shingles, permutations, seed,
+  bands and shard count, so a change of parameters starts a new index instead of mixing signatures.
+  The braces are a cluster hash tag: all keys of an index sit in one slot, which Lua needs.
+* Time is cut into generations (``retention / index_generations`` long). Bucket, URL, exact and id
+  entries of a generation live in small hashes ``<prefix>:<generation>:<shard>`` that expire together
+  once the newest entry is ``retention`` old; lookups read the live generations, newest first.
+* Small hashes stay in Redis's compact listpack encoding: bucket fields are 24-bit integers and the
+  values article numbers, about 11 bytes an entry. The shard count is sized from ``index_capacity``.
+* Articles get a sequence number (``<prefix>:seq``). Records (``<prefix>:r:<n // 128>``) keep, for a
+  unique article, its shingle count, URL, id and its 8-bit signature for verification; for a
+  duplicate, the canonical article's number and the evidence, so redelivery replays the decision.
+* ``<prefix>:epoch`` is a random token set when the index is created. If it changes (Redis restarted
+  without its data), every worker notices on its next call and reports it loudly.
+
+The script (``lua/decide.lua``) does the whole decision in one ``EVALSHA``: it is the only writer.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+import xxhash
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from streams.errors import IndexReset, IndexUnavailable
+from streams.fingerprint import Fingerprint, FingerprintParams
+
+LAYOUT_VERSION = "v1"
+_LISTPACK_TARGET_ENTRIES = 96  # Redis keeps hashes of up to 128 small entries as a compact listpack.
+
+
+@dataclass(frozen=True, slots=True)
+class IndexConfig:
+    """How the index is laid out and how it decides."""
+
+    namespace: str
+    params: FingerprintParams
+    retention_seconds: int
+    generations: int
+    capacity: int
+    jaccard_threshold: float
+    containment_threshold: float
+    min_containment_shingles: int
+    max_candidates: int
+
+    @property
+    def shard_bits(self) -> int:
+        entries = self.capacity * (self.params.bands + self.params.lead_bands + 3)
+        return max(4, math.ceil(math.log2(max(2, entries / _LISTPACK_TARGET_ENTRIES))))
+
+    @property
+    def prefix(self) -> str:
+        return f"{{{self.namespace}}}:{LAYOUT_VERSION}:{self.params.version_tag()}-h{self.shard_bits}"
+
+    @property
+    def generation_seconds(self) -> float:
+        return self.retention_seconds / self.generations
+
+
+@dataclass(frozen=True, slots=True)
+class IndexVerdict:
+    """What the index decided for one article."""
+
+    status: str  # "unique" or "duplicate"
+    sequence: int
+    replayed: bool
+    match: str | None = None  # url, exact or near
+    measure: str | None = None  # url, exact, jaccard or containment
+    similarity: float = 1.0
+    threshold: float = 1.0
+    duplicate_of: str | None = None
+    duplicate_of_url: str | None = None
+
+
+def _band_shard_and_field(value: int, shard_bits: int) -> tuple[str, str]:
+    # 24-bit integer fields stay compact in a listpack; a chance collision only adds a candidate.
+    return str(value >> (64 - shard_bits)), str(value & 0xFFFFFF)
+
+
+def script_args(
+    config: IndexConfig,
+    fp: Fingerprint,
+    article_id: str,
+    url: str,
+    epoch: str,
+    now: float | None = None,
+) -> list[str | bytes | int]:
+    """The ARGV of ``decide.lua`` for one article (pure; see the script's header)."""
+    now = time.time() if now is None else now
+    gen_seconds = config.generation_seconds
+    generation = int(now // gen_seconds)
+    expire_at = int((generation + 1) * gen_seconds + config.retention_seconds)
+    bits = config.shard_bits
+
+    def keyed(hexdigest: str, tag: str) -> tuple[str, str]:
+        # 128-bit keys: the first 64 bits pick the shard, 48 more make the field, so a wrong URL or
+        # exact match would need a 112-bit collision.
+        return str(int(hexdigest[:16], 16) >> (64 - bits)), tag + hexdigest[16:28]
+
+    id_shard, id_field = keyed(xxhash.xxh3_128_hexdigest(article_id.encode("utf-8")), "i")
+    url_shard, url_field = keyed(fp.url_key, "u")
+    exact_shard, exact_field = keyed(fp.exact_key, "x")
+    args: list[str | bytes | int] = [
+        config.prefix,
+        generation,
+        config.generations,
+        expire_at,
+        config.retention_seconds + math.ceil(gen_seconds),
+        epoch,
+        article_id.replace("\0", ""),
+        url.replace("\0", ""),
+        fp.shingle_count,
+        fp.compact_signature(),
+        config.jaccard_threshold,
+        config.containment_threshold,
+        config.min_containment_shingles,
+        config.max_candidates,
+        id_shard,
+        id_field,
+        url_shard,
+        url_field,
+        exact_shard,
+        exact_field,
+        len(fp.band_hashes),
+    ]
+    for value in fp.band_hashes:
+        args.extend(_band_shard_and_field(value, bits))
+    return args
+
+
+def decode_reply(reply: list[Any]) -> IndexVerdict:
+    """Turn the script's reply into an :class:`IndexVerdict`."""
+    items = [x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x) for x in reply]
+    status = items[0]
+    if status == "epoch_mismatch":
+        raise IndexReset(f"index epoch is now {items[1]!r}: Redis lost the index since this worker started")
+    if status == "replay_lost":
+        # The article was decided before but its record expired: treat as a fresh unique decision.
+        return IndexVerdict(status="unique", sequence=int(items[1]), replayed=True)
+    sequence, replayed = int(items[1]), items[2] == "1"
+    if status == "unique":
+        return IndexVerdict(status="unique", sequence=sequence, replayed=replayed)
+    return IndexVerdict(
+        status="duplicate",
+        sequence=sequence,
+        replayed=replayed,
+        match=items[3],
+        measure=items[4],
+        similarity=float(items[5]),
+        threshold=float(items[6]),
+        duplicate_of=items[7],
+        duplicate_of_url=items[8],
+    )
+
+
+def _load_script() -> str:
+    return resources.files("streams").joinpath("lua/decide.lua").read_text(encoding="utf-8")
+
+
+class RedisIndex:
+    """The LSH index in Redis, used through :meth:`decide` (one round trip per article)."""
+
+    def __init__(self, client: aioredis.Redis, config: IndexConfig) -> None:
+        self.client = client
+        self.config = config
+        self.epoch = ""
+        self._script = client.register_script(_load_script())
+
+    @classmethod
+    def from_url(
+        cls, url: str, config: IndexConfig, *, retries: int = 8, backoff_cap: float = 10.0
+    ) -> RedisIndex:
+        """Connect with retries on connection errors and timeouts (exponential backoff with jitter)."""
+        client = aioredis.Redis.from_url(
+            url,
+            retry=Retry(ExponentialWithJitterBackoff(cap=backoff_cap, base=0.05), retries),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            socket_timeout=10,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+        )
+        return cls(client, config)
+
+    async def open(self) -> str:
+        """Create the index epoch if this is a new index, and remember it. Returns the epoch."""
+        key = f"{self.config.prefix}:epoch"
+        try:
+            await self.client.set(key, secrets.token_hex(8), nx=True)
+            value = await self.client.get(key)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
+        self.epoch = value.decode() if isinstance(value, bytes) else str(value)
+        return self.epoch
+
+    async def decide(self, fp: Fingerprint, article_id: str, url: str) -> IndexVerdict:
+        """Query the index for the article and insert it if it is new, atomically."""
+        return (await self.decide_many([(fp, article_id, url)]))[0]
+
+    async def decide_many(self, items: list[tuple[Fingerprint, str, str]]) -> list[IndexVerdict]:
+        """Decide several articles in one pipeline: one round trip, one atomic script call each, in order."""
+        now = time.time()
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for fp, article_id, url in items:
+                    await self._script(
+                        keys=[], args=script_args(self.config, fp, article_id, url, self.epoch, now), client=pipe
+                    )
+                replies = await pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
+        return [decode_reply(r) for r in replies]
+
+    async def size(self) -> int:
+        """Articles numbered so far (unique and duplicate) in this index."""
+        value = await self.client.get(f"{self.config.prefix}:seq")
+        return int(value or 0)
+
+    async def drop(self) -> int:
+        """Delete every key of this index (used by eval and tests). Returns how many were deleted."""
+        deleted = 0
+        async for key in self.client.scan_iter(match=f"{self.config.prefix}:*", count=1000):
+            deleted += await self.client.delete(key)
+        return deleted
+
+    async def close(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,171 @@
+-- One atomic query-and-insert of an article into the LSH index (see streams/index.py for the layout).
+--
+-- ARGV: 1 prefix, 2 current generation, 3 generations to read back, 4 expire-at of the current
+-- generation's keys, 5 record TTL (s), 6 epoch expected, 7 article id, 8 url, 9 shingle count,
+-- 10 compact signature, 11 jaccard threshold, 12 containment threshold, 13 min containment shingles,
+-- 14 max candidates, 15 id shard, 16 id field, 17 url shard, 18 url field, 19 exact shard,
+-- 20 exact field, 21 number of bands n, then n pairs (shard, field).
+-- Returns {status, ...}: see decode_reply in streams/index.py.
+
+local prefix = ARGV[1]
+local gen = tonumber(ARGV[2])
+local back = tonumber(ARGV[3])
+local expire_at = ARGV[4]
+local record_ttl = ARGV[5]
+local epoch = ARGV[6]
+local article_id, url = ARGV[7], ARGV[8]
+local count = tonumber(ARGV[9])
+local sig = ARGV[10]
+local jt, ct, min_c = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+local max_candidates = tonumber(ARGV[14])
+local nbands = tonumber(ARGV[21])
+
+local stored_epoch = redis.call('GET', prefix .. ':epoch')
+if stored_epoch ~= epoch then
+  return {'epoch_mismatch', stored_epoch or ''}
+end
+
+local function gen_key(g, shard) return prefix .. ':' .. g .. ':' .. shard end
+local function record_key(iid) return prefix .. ':r:' .. math.floor(iid / 128) end
+
+local function lookup(shard, field)
+  for g = gen, gen - back, -1 do
+    local v = redis.call('HGET', gen_key(g, shard), field)
+    if v then return v end
+  end
+  return nil
+end
+
+-- Split on the first n NULs only: the signature at the end of a unique record may contain NUL bytes.
+local function split(rec)
+  local n = (string.sub(rec, 1, 1) == 'u') and 4 or 5
+  local parts, pos = {}, 1
+  for _ = 1, n do
+    local i = string.find(rec, '\0', pos, true)
+    if not i then break end
+    parts[#parts + 1] = string.sub(rec, pos, i - 1)
+    pos = i + 1
+  end
+  parts[#parts + 1] = string.sub(rec, pos)
+  return parts
+end
+
+-- A unique record: u \0 count \0 url \0 id \0 signature.
+-- A duplicate record: d \0 canonical iid \0 match \0 measure \0 similarity \0 threshold.
+local function get_record(iid)
+  local rec = redis.call('HGET', record_key(iid), tostring(iid))
+  if rec then return split(rec) end
+  return nil
+end
+
+local function put(shard, field, value)
+  local key = gen_key(gen, shard)
+  redis.call('HSET', key, field, value)
+  redis.call('EXPIREAT', key, expire_at, 'NX')
+end
+
+local function put_record(iid, value)
+  local key = record_key(iid)
+  redis.call('HSET', key, tostring(iid), value)
+  redis.call('EXPIRE', key, record_ttl)
+end
+
+local function canonical_of(iid)
+  local rec = get_record(iid)
+  if rec and rec[1] == 'd' then return tonumber(rec[2]), get_record(tonumber(rec[2])) end
+  return iid, rec
+end
+
+-- 1. The same article again (redelivery): the decision it got the first time.
+local seen = lookup(ARGV[15], ARGV[16])
+if seen then
+  local iid = tonumber(seen)
+  local rec = get_record(iid)
+  if not rec then return {'replay_lost', seen} end
+  if rec[1] == 'u' then return {'unique', seen, '1'} end
+  local canon = get_record(tonumber(rec[2])) or {'u', '0', '', '', ''}
+  return {'duplicate', seen, '1', rec[3], rec[4], rec[5], rec[6], canon[4], canon[3]}
+end
+
+local iid = redis.call('INCR', prefix .. ':seq')
+
+local function as_duplicate(canon_iid, canon, match, measure, sim, thr)
+  put_record(iid, 'd\0' .. canon_iid .. '\0' .. match .. '\0' .. measure .. '\0' .. sim .. '\0' .. thr)
+  put(ARGV[15], ARGV[16], iid)
+  put(ARGV[17], ARGV[18], canon_iid)
+  put(ARGV[19], ARGV[20], canon_iid)
+  return {'duplicate', tostring(iid), '0', match, measure, sim, thr, canon[4], canon[3]}
+end
+
+-- 2. The same page again, or 3. the same words again.
+for _, probe in ipairs({{17, 'url'}, {19, 'exact'}}) do
+  local hit = lookup(ARGV[probe[1]], ARGV[probe[1] + 1])
+  if hit then
+    local canon_iid, canon = canonical_of(tonumber(hit))
+    if canon then return as_duplicate(canon_iid, canon, probe[2], probe[2], '1', '1') end
+  end
+end
+
+-- 4. Near duplicates: LSH candidates, verified on their stored signatures.
+local band_values = {}
+local candidates, ncand = {}, 0
+for b = 0, nbands - 1 do
+  local shard, field = ARGV[22 + 2 * b], ARGV[23 + 2 * b]
+  for g = gen, gen - back, -1 do
+    local v = redis.call('HGET', gen_key(g, shard), field)
+    if v then
+      if g == gen then band_values[b] = v end
+      for c in string.gmatch(v, '[^,]+') do
+        if not candidates[c] and ncand < max_candidates then
+          candidates[c] = true
+          ncand = ncand + 1
+        end
+      end
+    end
+  end
+end
+
+local nperm = string.len(sig)
+local best_iid, best_rec, best_j, best_measure, best_value, best_thr = nil, nil, -1, nil, nil, nil
+for c, _ in pairs(candidates) do
+  local cid = tonumber(c)
+  local rec = get_record(cid)
+  if rec and rec[1] == 'u' then
+    local other = rec[5]
+    local equal = 0
+    for i = 1, nperm do
+      if string.byte(sig, i) == string.byte(other, i) then equal = equal + 1 end
+    end
+    -- 8-bit values collide by chance 1 time in 256: correct the estimate for that.
+    local j = (equal / nperm - 1 / 256) / (1 - 1 / 256)
+    if j < 0 then j = 0 end
+    local other_count = tonumber(rec[2])
+    local smaller = math.min(count, other_count)
+    local measure, value, thr = nil, nil, nil
+    if j >= jt then
+      measure, value, thr = 'jaccard', j, jt
+    elseif smaller >= min_c and smaller > 0 then
+      local cont = j * (count + other_count) / ((1 + j) * smaller)
+      if cont > 1 then cont = 1 end
+      if cont >= ct then measure, value, thr = 'containment', cont, ct end
+    end
+    if measure and (j > best_j or (j == best_j and cid < best_iid)) then
+      best_iid, best_rec, best_j, best_measure, best_value, best_thr = cid, rec, j, measure, value, thr
+    end
+  end
+end
+if best_iid then
+  return as_duplicate(best_iid, best_rec, 'near', best_measure, string.format('%.4f', best_value), tostring(best_thr))
+end
+
+-- 5. New: index it.
+put_record(iid, 'u\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. sig)
+put(ARGV[15], ARGV[16], iid)
+put(ARGV[17], ARGV[18], iid)
+put(ARGV[19], ARGV[20], iid)
+for b = 0, nbands - 1 do
+  local shard, field = ARGV[22 + 2 * b], ARGV[23 + 2 * b]
+  local prev = band_values[b]
+  put(shard, field, prev and (prev .. ',' .. iid) or tostring(iid))
+end
+return {'unique', tostring(iid), '0'}

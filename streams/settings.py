@@ -1,0 +1,148 @@
+"""The one place that reads the environment.
+
+Every setting is an environment variable with the prefix ``STREAMS_`` (``STREAMS_BROKER``,
+``STREAMS_REDIS_URL``, ...); the README's settings table lists them all. The object is frozen:
+build it once at start-up with :func:`get_settings` and pass it on.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.fingerprint import FingerprintParams
+
+ShingleKind = Literal["word", "char"]
+HtmlExtractor = Literal["selectolax", "trafilatura"]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of a worker, the offline commands and the local stack."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMS_", frozen=True, extra="ignore")
+
+    # --- connections -------------------------------------------------------------------------------
+    broker: str = Field("kafka://127.0.0.1:9092", description="Kafka bootstrap servers, Faust URL form.")
+    broker_credentials_username: str | None = Field(None, description="SASL PLAIN/SCRAM user name.")
+    broker_credentials_password: SecretStr | None = Field(None, description="SASL password.")
+    broker_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    broker_ssl: bool = Field(False, description="Use TLS to the broker (with SASL if a user is set).")
+    broker_ssl_cafile: str | None = Field(None, description="CA bundle for broker TLS.")
+    redis_url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:6379/0"),
+        description="Redis URL; rediss:// for TLS, redis://user:password@host for AUTH.",
+    )
+    app_id: str = Field("streams-dedup", description="Faust app id = Kafka consumer group.")
+    web_port: int = Field(6066, ge=0, le=65535, description="Worker web port (/metrics, status page).")
+    web_host: str = Field("127.0.0.1", description="Worker web bind address.")
+
+    # --- topics --------------------------------------------------------------------------------------
+    topic_raw: str = "articles.raw"
+    topic_unique: str = "articles.unique"
+    topic_duplicates: str = "articles.duplicates"
+    topic_rejected: str = "articles.rejected"
+    topic_partitions: int = Field(4, ge=1, le=1024)
+
+    # --- input bounds ------------------------------------------------------------------------------
+    max_message_bytes: int = Field(2_000_000, ge=1024, description="Larger messages are rejected.")
+    max_text_chars: int = Field(200_000, ge=100, description="Cleaned text is cut to this length.")
+    min_text_chars: int = Field(40, ge=1, description="Shorter cleaned texts are rejected (empty_text).")
+    extraction_timeout_seconds: float = Field(
+        2.0, gt=0, description="HTML extraction time box; slower pages get extraction_timeout."
+    )
+    html_extractor: HtmlExtractor = "selectolax"
+
+    # --- fingerprint -------------------------------------------------------------------------------
+    shingle_kind: ShingleKind = "word"
+    shingle_size: int = Field(2, ge=1, le=12)
+    num_perm: int = Field(128, ge=16, le=512)
+    seed: int = Field(1, ge=0)
+    lsh_bands: int = Field(42, ge=1, description="LSH bands over the signature.")
+    lsh_rows: int = Field(3, ge=1, description="Signature values per band.")
+    lead_shingles: int = Field(40, ge=0, description="Shingles in the lead signature (excerpt search).")
+    lead_bands: int = Field(4, ge=0)
+    lead_rows: int = Field(4, ge=1)
+
+    # --- decision rule ----------------------------------------------------------------------------
+    jaccard_threshold: float = Field(0.35, gt=0, le=1, description="Near duplicate at this estimated Jaccard.")
+    containment_threshold: float = Field(
+        0.6, gt=0, le=1, description="Excerpt: share of the new article's shingles found in an older one."
+    )
+    min_containment_shingles: int = Field(
+        40, ge=1, description="Containment only counts for articles with at least this many shingles."
+    )
+
+    # --- index -------------------------------------------------------------------------------------
+    namespace: str = Field("streams", description="Redis key prefix; the version suffix is added.")
+    retention_days: float = Field(30.0, gt=0, description="Index entries expire after this window.")
+    index_generations: int = Field(
+        2, ge=1, le=30, description="Generations per retention window; entries live up to 1 + 1/G windows."
+    )
+    index_capacity: int = Field(
+        1_000_000,
+        ge=1000,
+        description="Expected unique articles per generation; sizes the small hashes the index is kept in.",
+    )
+    max_candidates: int = Field(64, ge=1, le=1000, description="LSH candidates verified per article.")
+    redis_retries: int = Field(8, ge=0, description="Retries with backoff before the worker gives up.")
+    redis_backoff_cap_seconds: float = Field(10.0, gt=0)
+
+    # --- worker ------------------------------------------------------------------------------------
+    source_label_limit: int = Field(
+        50, ge=0, description="Distinct sources labelled in metrics; the rest count as 'other'."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_has_scheme(cls, value: str) -> str:
+        if "://" not in value:
+            return "kafka://" + value
+        return value
+
+    @model_validator(mode="after")
+    def _bands_fit_permutations(self) -> Settings:
+        if self.lsh_bands * self.lsh_rows > self.num_perm:
+            raise ValueError(
+                f"STREAMS_LSH_BANDS x STREAMS_LSH_ROWS = {self.lsh_bands * self.lsh_rows} exceeds "
+                f"STREAMS_NUM_PERM={self.num_perm}; for example 42 bands of 3 rows for 128 permutations."
+            )
+        return self
+
+    def fingerprint_params(self) -> FingerprintParams:
+        """The parameters that make signatures comparable."""
+        return FingerprintParams(
+            shingle_kind=self.shingle_kind,
+            shingle_size=self.shingle_size,
+            num_perm=self.num_perm,
+            seed=self.seed,
+            bands=self.lsh_bands,
+            rows=self.lsh_rows,
+            lead_shingles=self.lead_shingles,
+            lead_bands=self.lead_bands,
+            lead_rows=self.lead_rows,
+        )
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """The broker list without the ``kafka://`` scheme, for kafka-python."""
+        hosts = self.broker.split("://", 1)[1]
+        return [h.strip() for h in hosts.replace(";", ",").split(",") if h.strip()]
+
+    @property
+    def retention_seconds(self) -> int:
+        return int(self.retention_days * 86400)
+
+    @property
+    def output_topics(self) -> tuple[str, str, str]:
+        return (self.topic_unique, self.topic_duplicates, self.topic_rejected)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment once."""
+    return Settings()
