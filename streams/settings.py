@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     redis_backoff_cap_seconds: float = Field(10.0, gt=0)
 
     # --- worker ------------------------------------------------------------------------------------
+    batch_max_articles: int = Field(64, ge=1, le=5000, description="Articles decided per batch at most.")
+    batch_seconds: float = Field(0.05, gt=0, description="Longest wait to fill a batch.")
+    broker_session_timeout_seconds: float = Field(
+        10.0, ge=3, description="Consumer session timeout: how soon a dead worker's partitions move."
+    )
+    commit_interval_seconds: float = Field(1.0, gt=0, description="How often acked offsets are committed.")
     source_label_limit: int = Field(
         50, ge=0, description="Distinct sources labelled in metrics; the rest count as 'other'."
     )

@@ -1,0 +1,210 @@
+"""Faust glue: the ``deduplicate_articles`` agent and the work it does per batch.
+
+The agent reads raw bytes, so a bad message is a rejection rather than a crash. It takes batches
+without acking, decides them (one Redis round trip per batch, one atomic script call per article),
+publishes every decision, waits for the broker to confirm each send, and only then acks the events,
+so an offset is committed only after its decision is on an output topic. If Redis is unavailable the
+batch waits and retries with backoff; nothing is published and nothing is acked meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+
+from streams.dedup import Deduplicator, PreparedArticle, index_config
+from streams.errors import IndexReset, IndexUnavailable
+from streams.index import RedisIndex
+from streams.metrics import Metrics, SourceLabels
+from streams.models import Decision, DuplicateArticle, Rejection, SourcePosition, UniqueArticle
+from streams.settings import Settings
+from streams.topics import Topics
+
+log = logging.getLogger("streams.worker")
+
+
+def encode_decision(decision: Decision) -> bytes:
+    """The JSON body of a decision, as published."""
+    return json.dumps(decision.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class DedupWorker:
+    """Decides and publishes batches of raw messages; owns the index connection and the metrics."""
+
+    def __init__(self, settings: Settings, topics: Topics, metrics: Metrics) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.metrics = metrics
+        self.sources = SourceLabels(settings.source_label_limit)
+        self.index = RedisIndex.from_url(
+            settings.redis_url.get_secret_value(),
+            index_config(settings),
+            retries=settings.redis_retries,
+            backoff_cap=settings.redis_backoff_cap_seconds,
+        )
+        self.engine = Deduplicator(settings, self.index)
+        self.recent: list[dict[str, Any]] = []  # latest duplicates, for the status page
+        self._opened = False
+
+    async def _wait_for_index(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                epoch = await self.index.open()
+                self.metrics.redis_up.set(1)
+                log.info("index ready", extra={"prefix": self.index.config.prefix, "epoch": epoch})
+                self._opened = True
+                return
+            except IndexUnavailable as exc:
+                attempt += 1
+                self._note_redis_down(exc, attempt)
+                await asyncio.sleep(self._backoff(attempt))
+
+    def _backoff(self, attempt: int) -> float:
+        cap = self.settings.redis_backoff_cap_seconds
+        return float(min(cap, 0.1 * 2 ** min(attempt, 10)) * (0.5 + random.random() / 2))
+
+    def _note_redis_down(self, exc: Exception, attempt: int) -> None:
+        self.metrics.redis_up.set(0)
+        self.metrics.redis_errors.labels(kind="unavailable").inc()
+        self.metrics.redis_retries.inc()
+        log.warning("redis unavailable, batch waits", extra={"attempt": attempt, "error": str(exc)[:200]})
+
+    async def decide(self, messages: Sequence[tuple[bytes, SourcePosition]]) -> list[Decision]:
+        """Decisions for a batch, retrying (never guessing) while Redis is down."""
+        if not self._opened:
+            await self._wait_for_index()
+        prepared = await self.engine.prepare_many(messages)
+        for item in prepared:
+            if isinstance(item, PreparedArticle):
+                for stage, seconds in item.timings.items():
+                    self.metrics.stage_seconds.labels(stage=stage).observe(seconds)
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                decisions = await self.engine.decide_prepared(prepared)
+            except IndexUnavailable as exc:
+                attempt += 1
+                self._note_redis_down(exc, attempt)
+                await asyncio.sleep(self._backoff(attempt))
+                continue
+            except IndexReset as exc:
+                # Redis came back without the index. The past cannot be recovered; say so loudly and
+                # go on with a new epoch rather than stall the pipeline forever.
+                self.metrics.index_resets.inc()
+                log.error("INDEX RESET: %s; earlier articles are no longer known to the index", exc)
+                await self._wait_for_index()
+                continue
+            self.metrics.redis_up.set(1)
+            n_articles = sum(isinstance(p, PreparedArticle) for p in prepared)
+            if n_articles:
+                per_article = (time.perf_counter() - started) / n_articles
+                self.metrics.stage_seconds.labels(stage="index").observe(per_article)
+            return decisions
+
+    def topic_for(self, decision: Decision) -> faust.TopicT:
+        if isinstance(decision, UniqueArticle):
+            return self.topics.unique
+        if isinstance(decision, DuplicateArticle):
+            return self.topics.duplicates
+        return self.topics.rejected
+
+    def record(self, decision: Decision, source: str | None, produced_at: float | None) -> None:
+        """Count one published decision."""
+        label = self.sources(source)
+        if isinstance(decision, UniqueArticle):
+            self.metrics.decisions.labels(outcome="unique", match="none", source=label).inc()
+        elif isinstance(decision, DuplicateArticle):
+            self.metrics.decisions.labels(outcome="duplicate", match=decision.match, source=label).inc()
+            if decision.match == "near":
+                self.metrics.similarity.labels(measure=decision.measure).observe(decision.similarity)
+            self.recent.append(decision.to_dict())
+            del self.recent[:-50]
+        else:
+            self.metrics.decisions.labels(outcome="rejected", match="none", source=label).inc()
+            self.metrics.rejections.labels(code=decision.error).inc()
+        if produced_at:
+            self.metrics.end_to_end_seconds.observe(max(0.0, time.time() - produced_at))
+
+    async def process(self, events: Sequence[faust.EventT]) -> None:
+        """Decide and publish a batch; returns once the broker has every decision."""
+        self.metrics.articles_in.inc(len(events))
+        self.metrics.batch_size.observe(len(events))
+        messages = []
+        for event in events:
+            msg = event.message
+            value = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
+            messages.append((value, SourcePosition(msg.topic, msg.partition, msg.offset)))
+        decisions = await self.decide(messages)
+        started = time.perf_counter()
+        pending = []
+        for event, decision in zip(events, decisions, strict=True):
+            key = _decision_key(decision, event)
+            pending.append(await self.topic_for(decision).send(key=key, value=encode_decision(decision)))
+        await asyncio.gather(*pending)
+        self.metrics.stage_seconds.labels(stage="publish").observe((time.perf_counter() - started) / len(events))
+        for event, decision in zip(events, decisions, strict=True):
+            source = None if isinstance(decision, Rejection) else decision.source
+            timestamp = event.message.timestamp
+            self.record(decision, source, timestamp if timestamp and timestamp > 1e9 else None)
+
+    async def refresh_gauges(self) -> None:
+        """Index size and Redis memory, for the dashboards."""
+        try:
+            self.metrics.index_articles.set(await self.index.size())
+            info = await self.index.client.info("memory")
+            self.metrics.redis_memory_bytes.set(info.get("used_memory", 0))
+            self.metrics.redis_up.set(1)
+        except Exception as exc:  # a gauge refresh must never take the worker down
+            self.metrics.redis_up.set(0)
+            log.debug("gauge refresh failed: %s", exc)
+
+
+def _decision_key(decision: Decision, event: faust.EventT) -> bytes:
+    if decision.id:
+        return decision.id.encode("utf-8")
+    if event.message.key:
+        return bytes(event.message.key)
+    msg = event.message
+    return f"{msg.topic}:{msg.partition}:{msg.offset}".encode()
+
+
+def register(app: faust.App, settings: Settings, topics: Topics, metrics: Metrics) -> DedupWorker:
+    """Attach the agent and the periodic tasks to the app; returns the worker state they share."""
+    worker = DedupWorker(settings, topics, metrics)
+
+    @app.agent(topics.raw, name="deduplicate_articles")
+    async def deduplicate_articles(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.noack_take(settings.batch_max_articles, within=settings.batch_seconds):
+            await worker.process(events)
+            for event in events:
+                await stream.ack(event)
+
+    @app.timer(interval=5.0)
+    async def refresh_index_gauges() -> None:
+        await worker.refresh_gauges()
+
+    @app.timer(interval=5.0)
+    async def refresh_consumer_lag() -> None:
+        consumer = app.consumer
+        try:
+            assignment = consumer.assignment()
+            highwaters = {tp: consumer.highwater(tp) for tp in assignment}
+            for tp, high in highwaters.items():
+                position = await consumer.position(tp) if hasattr(consumer, "position") else None
+                if high is not None and position is not None:
+                    metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
+                        max(0, high - position)
+                    )
+        except Exception as exc:  # lag is best effort: the consumer may be rebalancing
+            log.debug("lag refresh failed: %s", exc)
+
+    return worker

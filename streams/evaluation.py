@@ -1,0 +1,182 @@
+"""Pure scoring of dedup decisions against labelled data, and the naive datasketch baseline.
+
+The labelled format is that of ``shared/data/dev.jsonl``: input fields plus ``label_cluster`` (the
+story) and ``label_kind`` (how the copy was made). An article is a true duplicate when an earlier line
+shares its cluster.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One article's decision, reduced to what scoring needs."""
+
+    article_id: str
+    status: str  # unique, duplicate or rejected
+    duplicate_of: str | None = None
+
+
+@dataclass
+class Scores:
+    """Quality figures of a run over labelled data."""
+
+    articles: int
+    true_duplicates: int
+    predicted_duplicates: int
+    precision: float
+    recall: float
+    f1: float
+    ari: float
+    canonical_accuracy: float
+    recall_by_kind: dict[str, float] = field(default_factory=dict)
+    count_by_kind: dict[str, int] = field(default_factory=dict)
+    false_positives_by_kind: dict[str, int] = field(default_factory=dict)
+    rejected: int = 0
+    articles_per_second: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _comb2(n: int) -> float:
+    return n * (n - 1) / 2
+
+
+def adjusted_rand_index(truth: Sequence[str], predicted: Sequence[str]) -> float:
+    """ARI of two clusterings given as one label per item (Hubert and Arabie, 1985)."""
+    n = len(truth)
+    if n < 2:
+        return 1.0
+    pairs = Counter(zip(truth, predicted, strict=True))
+    index = sum(_comb2(c) for c in pairs.values())
+    sum_a = sum(_comb2(c) for c in Counter(truth).values())
+    sum_b = sum(_comb2(c) for c in Counter(predicted).values())
+    expected = sum_a * sum_b / _comb2(n)
+    maximum = (sum_a + sum_b) / 2
+    if math.isclose(maximum, expected):
+        return 1.0
+    return (index - expected) / (maximum - expected)
+
+
+def score(labels: Sequence[Mapping[str, Any]], outcomes: Sequence[Outcome], seconds: float = 0.0) -> Scores:
+    """Score decisions (in stream order) against the labelled articles they were made for."""
+    seen_clusters: set[str] = set()
+    cluster_of_id: dict[str, str] = {}
+    tp = fp = fn = canonical_ok = rejected = 0
+    by_kind: Counter[str] = Counter()
+    hit_by_kind: Counter[str] = Counter()
+    fp_by_kind: Counter[str] = Counter()
+    root: dict[str, str] = {}
+    predicted_cluster: list[str] = []
+    for label, outcome in zip(labels, outcomes, strict=True):
+        cluster = str(label["label_cluster"])
+        kind = str(label.get("label_kind", "unknown"))
+        is_duplicate = cluster in seen_clusters
+        seen_clusters.add(cluster)
+        cluster_of_id.setdefault(outcome.article_id, cluster)
+        said_duplicate = outcome.status == "duplicate"
+        rejected += outcome.status == "rejected"
+        if is_duplicate:
+            by_kind[kind] += 1
+        if said_duplicate and is_duplicate:
+            tp += 1
+            hit_by_kind[kind] += 1
+            canonical_ok += cluster_of_id.get(outcome.duplicate_of or "") == cluster
+        elif said_duplicate:
+            fp += 1
+            fp_by_kind[kind] += 1
+        elif is_duplicate:
+            fn += 1
+        if said_duplicate and outcome.duplicate_of:
+            root[outcome.article_id] = root.get(outcome.duplicate_of, outcome.duplicate_of)
+        else:
+            root.setdefault(outcome.article_id, outcome.article_id)
+        predicted_cluster.append(root.get(outcome.article_id, outcome.article_id))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    truth = [str(label["label_cluster"]) for label in labels]
+    return Scores(
+        articles=len(labels),
+        true_duplicates=tp + fn,
+        predicted_duplicates=tp + fp,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        ari=adjusted_rand_index(truth, predicted_cluster),
+        canonical_accuracy=canonical_ok / tp if tp else 1.0,
+        recall_by_kind={k: hit_by_kind[k] / n for k, n in sorted(by_kind.items())},
+        count_by_kind=dict(sorted(by_kind.items())),
+        false_positives_by_kind=dict(sorted(fp_by_kind.items())),
+        rejected=rejected,
+        articles_per_second=len(labels) / seconds if seconds > 0 else 0.0,
+    )
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def naive_shingles(text: str, size: int = 5) -> set[str]:
+    """Lower-case word n-grams, as a do-it-yourself pipeline would make them."""
+    words = _WORDS.findall(text.lower())
+    if len(words) < size:
+        return {" ".join(words)}
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def naive_text(article: Mapping[str, Any]) -> str:
+    """The text a naive pipeline sees: the text field, or the page's visible text."""
+    if article.get("text"):
+        return str(article["text"])
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(str(article.get("html") or ""))
+    return tree.body.text(separator=" ") if tree.body else ""
+
+
+class NaivePipeline:
+    """The baseline: datasketch MinHash (128, per-shingle ``update``) + ``MinHashLSH`` at 0.8, query then insert.
+
+    With ``storage_config`` it uses datasketch's own Redis storage, as a do-it-yourself service would.
+    """
+
+    def __init__(
+        self, threshold: float = 0.8, num_perm: int = 128, storage_config: dict[str, Any] | None = None
+    ) -> None:
+        from datasketch import MinHashLSH
+
+        self.num_perm = num_perm
+        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, storage_config=storage_config)
+        self._minhash_cls = __import__("datasketch").MinHash
+
+    def signature(self, text: str) -> Any:
+        minhash = self._minhash_cls(num_perm=self.num_perm)
+        for shingle in naive_shingles(text):
+            minhash.update(shingle.encode("utf-8"))
+        return minhash
+
+    def decide(self, article_id: str, text: str) -> Outcome:
+        minhash = self.signature(text)
+        matches = self.lsh.query(minhash)
+        if matches:
+            first = sorted(matches, key=str)[0]
+            return Outcome(article_id, "duplicate", first.decode() if isinstance(first, bytes) else str(first))
+        if article_id not in self.lsh:
+            self.lsh.insert(article_id, minhash)
+        return Outcome(article_id, "unique")
+
+
+def group_by(items: Sequence[Mapping[str, Any]], key: str) -> dict[str, list[Mapping[str, Any]]]:
+    """Items grouped by one field's value (used by reports)."""
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for item in items:
+        groups[str(item.get(key))].append(item)
+    return dict(groups)

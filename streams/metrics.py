@@ -1,0 +1,110 @@
+"""Prometheus metrics of the dedup worker (Faust's own stream metrics come from its Prometheus sensor).
+
+Names follow Prometheus conventions (``streams_*_total`` counters, ``_seconds`` in base units,
+explicit buckets). Label values are bounded: outcomes, match kinds and rejection codes are fixed
+sets, and sources go through :class:`SourceLabels`, which keeps the first N sources it sees and
+counts the rest as ``other``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+STAGE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+E2E_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
+SIMILARITY_BUCKETS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+
+
+class Metrics:
+    """The project's metrics, registered once per registry."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.articles_in = Counter(
+            "streams_articles_received_total", "Messages read from the raw topic.", registry=registry
+        )
+        self.decisions = Counter(
+            "streams_decisions_total",
+            "Decisions published, by outcome (unique, duplicate, rejected), match kind and source.",
+            ["outcome", "match", "source"],
+            registry=registry,
+        )
+        self.rejections = Counter(
+            "streams_rejections_total", "Rejected inputs by error code.", ["code"], registry=registry
+        )
+        self.replays = Counter(
+            "streams_replayed_decisions_total",
+            "Articles already in the index that got their first decision again (redelivery).",
+            registry=registry,
+        )
+        self.similarity = Histogram(
+            "streams_near_duplicate_similarity",
+            "Similarity of near-duplicate decisions (estimated Jaccard or containment).",
+            ["measure"],
+            buckets=SIMILARITY_BUCKETS,
+            registry=registry,
+        )
+        self.stage_seconds = Histogram(
+            "streams_stage_seconds",
+            "Time per article in each stage (parse, clean_text, clean_html, fingerprint, index, publish).",
+            ["stage"],
+            buckets=STAGE_BUCKETS,
+            registry=registry,
+        )
+        self.end_to_end_seconds = Histogram(
+            "streams_end_to_end_seconds",
+            "From the message's produce timestamp to its decision being published.",
+            buckets=E2E_BUCKETS,
+            registry=registry,
+        )
+        self.index_articles = Gauge(
+            "streams_index_articles", "Articles numbered in the current index namespace.", registry=registry
+        )
+        self.redis_memory_bytes = Gauge(
+            "streams_redis_used_memory_bytes", "Redis used_memory as reported by INFO.", registry=registry
+        )
+        self.redis_up = Gauge("streams_redis_up", "1 if the last Redis call succeeded.", registry=registry)
+        self.redis_errors = Counter(
+            "streams_redis_errors_total",
+            "Redis calls that failed after the client's own retries, by kind.",
+            ["kind"],
+            registry=registry,
+        )
+        self.redis_retries = Counter(
+            "streams_redis_retries_total", "Batches retried because Redis was unavailable.", registry=registry
+        )
+        self.index_resets = Counter(
+            "streams_index_resets_total",
+            "Times the index epoch changed under a running worker: Redis lost its data.",
+            registry=registry,
+        )
+        self.consumer_lag = Gauge(
+            "streams_consumer_lag_messages",
+            "Messages behind the partition's high watermark, per assigned partition.",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            "streams_batch_articles",
+            "Articles decided per batch.",
+            buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500),
+            registry=registry,
+        )
+
+
+class SourceLabels:
+    """Bounded label values for article sources: the first ``limit`` seen, then ``other``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._known: set[str] = set()
+
+    def __call__(self, source: str | None) -> str:
+        if not source:
+            return "unknown"
+        value = source.strip().lower()[:64]
+        if value in self._known:
+            return value
+        if len(self._known) < self.limit:
+            self._known.add(value)
+            return value
+        return "other"
