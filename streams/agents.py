@@ -145,16 +145,35 @@ class DedupWorker:
             messages.append((value, SourcePosition(msg.topic, msg.partition, msg.offset)))
         decisions = await self.decide(messages)
         started = time.perf_counter()
-        pending = []
-        for event, decision in zip(events, decisions, strict=True):
-            key = _decision_key(decision, event)
-            pending.append(await self.topic_for(decision).send(key=key, value=encode_decision(decision)))
-        await asyncio.gather(*pending)
+        await self.publish(events, decisions)
         self.metrics.stage_seconds.labels(stage="publish").observe((time.perf_counter() - started) / len(events))
         for event, decision in zip(events, decisions, strict=True):
             source = None if isinstance(decision, Rejection) else decision.source
             timestamp = event.message.timestamp
             self.record(decision, source, timestamp if timestamp and timestamp > 1e9 else None)
+
+    async def publish(self, events: Sequence[faust.EventT], decisions: Sequence[Decision]) -> None:
+        """Send every decision and wait for the broker to confirm all of them, retrying the batch.
+
+        A retried batch may publish some decisions twice; they are identical, which the README's
+        guarantees allow (consumers key by article id).
+        """
+        attempt = 0
+        while True:
+            try:
+                pending = [
+                    await self.topic_for(decision).send(
+                        key=_decision_key(decision, event), value=encode_decision(decision)
+                    )
+                    for event, decision in zip(events, decisions, strict=True)
+                ]
+                await asyncio.gather(*pending)
+                return
+            except Exception as exc:  # the broker is the only way out: never drop, never ack
+                attempt += 1
+                self.metrics.publish_errors.inc()
+                log.error("publishing decisions failed, retrying", extra={"attempt": attempt, "error": repr(exc)})
+                await asyncio.sleep(self._backoff(attempt))
 
     async def refresh_gauges(self) -> None:
         """Index size and Redis memory, for the dashboards."""

@@ -90,7 +90,7 @@ def prepare_parsed(
         max_chars=config.max_text_chars,
         extractor=config.html_extractor,
     )
-    article_id = parsed.id or article_id_for(parsed.url)
+    article_id = parsed.id or article_id_for(parsed.url)  # parse_article always sets it
     if len(cleaned.text) < config.min_text_chars:
         return Rejection(
             error="empty_text",

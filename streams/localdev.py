@@ -118,8 +118,12 @@ def summary_tables(inputs: list[dict[str, Any]], decisions: list[dict[str, Any]]
         for col in ("kind", "articles", "unique", "duplicate", "rejected"):
             kinds.add_column(col, justify="left" if col == "kind" else "right")
         per_kind: dict[str, Counter[str]] = {}
+        rejected_inputs = sum(1 for d in decisions if _status(d) == "rejected" and d.get("id") is None)
         for article in inputs:
-            decision = by_id.get(article.get("id"))
+            decision = by_id.get(article.get("id")) if article.get("id") else None
+            if decision is None and article.get("label_kind") == "invalid input" and rejected_inputs:
+                rejected_inputs -= 1
+                decision = {"error": "?"}
             status = "missing" if decision is None else _status(decision)
             per_kind.setdefault(article.get("label_kind", "?"), Counter())[status] += 1
         for kind, c in sorted(per_kind.items()):
@@ -137,6 +141,14 @@ def summary_tables(inputs: list[dict[str, Any]], decisions: list[dict[str, Any]]
     return tables
 
 
+def _input_record(line: bytes) -> dict[str, Any]:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return {"label_kind": "invalid input"}
+    return obj if isinstance(obj, dict) else {"label_kind": "invalid input"}
+
+
 def _status(decision: dict[str, Any]) -> str:
     if "error" in decision:
         return "rejected"
@@ -147,7 +159,10 @@ def run_dev(
     settings: Settings, input_path: Path, *, workers: int, keep_running: bool, timeout: float, console: Console
 ) -> None:
     """The ``streams dev`` command (blocking)."""
-    inputs = [json.loads(line) for line in input_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from streams.cli import read_jsonl_lines, strip_labels
+
+    lines = read_jsonl_lines(input_path)
+    inputs = [_input_record(line) for line in lines]
     console.print(f"[bold]streams dev[/bold]: {len(inputs)} articles from {input_path}")
     console.print("starting broker, Redis and worker(s) ...")
     with local_stack(settings, workers) as s:
@@ -156,8 +171,10 @@ def run_dev(
             f"worker(s) [cyan]{', '.join(f'http://127.0.0.1:{p}/' for p in s.web_ports)}[/cyan]  logs {s.workdir}"
         )
         with ArticleProducer([s.broker.bootstrap], settings.topic_raw) as producer:
-            for article in inputs:
-                producer.send({k: v for k, v in article.items() if not k.startswith("label_")})
+            for line in lines:
+                # As the crawler would send it, bad lines included: they must come back as rejections.
+                payload, _ = strip_labels(line)
+                producer.send_raw(None, payload)
         console.print(f"published {len(inputs)} articles to {settings.topic_raw}; waiting for decisions ...")
         from streams.cli import progress
 

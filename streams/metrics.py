@@ -72,6 +72,9 @@ class Metrics:
         self.redis_retries = Counter(
             "streams_redis_retries_total", "Batches retried because Redis was unavailable.", registry=registry
         )
+        self.publish_errors = Counter(
+            "streams_publish_errors_total", "Batches whose decisions had to be sent again.", registry=registry
+        )
         self.index_resets = Counter(
             "streams_index_resets_total",
             "Times the index epoch changed under a running worker: Redis lost its data.",

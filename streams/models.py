@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -33,6 +32,8 @@ REJECTION_CODES = (
 
 _KNOWN_FIELDS = ("id", "url", "title", "text", "html", "source", "published_at", "language")
 _MAX_NESTING = 32
+#: Rejections carry the payload as received up to this many bytes (``raw_truncated`` says if cut).
+MAX_REJECTED_RAW_BYTES = 65_536
 _MAX_URL_CHARS = 4096
 _MAX_SHORT_FIELD_CHARS = 2048
 
@@ -80,18 +81,24 @@ class Rejection:
     status: Status = "rejected"
 
     def to_dict(self) -> dict[str, Any]:
+        # A rejection must itself fit in a Kafka message: the payload is kept up to a cap.
+        kept = self.raw[:MAX_REJECTED_RAW_BYTES]
         try:
-            raw: str = self.raw.decode("utf-8")
+            raw: str = kept.decode("utf-8")
             raw_encoding = "utf-8"
-        except UnicodeDecodeError:
-            raw = base64.b64encode(self.raw).decode("ascii")
-            raw_encoding = "base64"
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(kept) - 3 and len(kept) < len(self.raw):
+                raw, raw_encoding = kept[: exc.start].decode("utf-8"), "utf-8"  # cut inside a character
+            else:
+                raw, raw_encoding = base64.b64encode(kept).decode("ascii"), "base64"
         return {
             "id": self.id,
             "error": self.error,
             "message": self.message,
             "raw": raw,
             "raw_encoding": raw_encoding,
+            "raw_bytes": len(self.raw),
+            "raw_truncated": len(kept) < len(self.raw),
             "topic": self.position.topic,
             "partition": self.position.partition,
             "offset": self.position.offset,
@@ -193,8 +200,10 @@ def _nesting_depth(payload: bytes) -> int:
     return deepest
 
 
-def _reject(code: str, message: str, payload: bytes, position: SourcePosition) -> Rejection:
-    return Rejection(error=code, message=message, raw=payload, position=position)
+def _reject(
+    code: str, message: str, payload: bytes, position: SourcePosition, article_id: str | None = None
+) -> Rejection:
+    return Rejection(error=code, message=message, raw=payload, position=position, id=article_id)
 
 
 def _optional_str(obj: dict[str, Any], name: str, limit: int) -> str | None:
@@ -242,10 +251,16 @@ def parse_article(
         return _reject("invalid_url", "'url' must be an absolute http(s) URL", payload, position)
     if not url.lower().startswith(("http://", "https://")):
         return _reject("invalid_url", "'url' must use http or https", payload, position)
+    article_id = obj.get("id")
+    if article_id is not None and not isinstance(article_id, str | int):
+        return _reject("invalid_field", "field 'id' must be a string or an integer", payload, position)
+    # Later rejections carry the id, so a downstream consumer can join them to the crawler's record.
+    known_id = str(article_id)[:_MAX_SHORT_FIELD_CHARS] if article_id is not None and str(article_id) else None
+    if known_id is None:
+        from streams.fingerprint import article_id_for  # local: fingerprint imports cleaning, not models
+
+        known_id = article_id_for(url)
     try:
-        article_id = obj.get("id")
-        if article_id is not None and not isinstance(article_id, str | int):
-            raise ValueError("field 'id' must be a string or an integer")
         text = _optional_str(obj, "text", max_bytes)
         html = _optional_str(obj, "html", max_bytes)
         title = _optional_str(obj, "title", _MAX_SHORT_FIELD_CHARS) or ""
@@ -255,13 +270,13 @@ def parse_article(
         if published_at is not None:
             datetime.fromisoformat(published_at.replace("Z", "+00:00"))
     except ValueError as exc:
-        return _reject("invalid_field", str(exc)[:300], payload, position)
+        return _reject("invalid_field", str(exc)[:300], payload, position, known_id)
     if not (text and text.strip()) and not (html and html.strip()):
-        return _reject("empty_text", "neither 'text' nor 'html' has content", payload, position)
+        return _reject("empty_text", "neither 'text' nor 'html' has content", payload, position, known_id)
     extra = {k: v for k, v in obj.items() if k not in _KNOWN_FIELDS}
     return RawArticle(
         url=url.strip(),
-        id=str(article_id)[:_MAX_SHORT_FIELD_CHARS] if article_id is not None and str(article_id) else None,
+        id=known_id,
         title=title,
         text=text,
         html=html,
@@ -276,7 +291,3 @@ def _refuse_constant(name: str) -> float:
     # NaN and Infinity are not JSON; passing them through would break strict consumers downstream.
     raise ValueError(f"{name} is not valid JSON")
 
-
-def is_finite_number(value: object) -> bool:
-    """True for an int or a finite float (used by callers that pass numbers through)."""
-    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
