@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create .venv (Python 3.11) and install streams with the pinned versions of constraints.txt.
+# Usage: scripts/setup.sh [extras]    e.g. scripts/setup.sh dev
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-}"
+python_bin="${PYTHON:-}"
+if [ -z "$python_bin" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      python_bin="$candidate"; break
+    fi
+  done
+fi
+[ -n "$python_bin" ] || { echo "streams needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
+[ -x .venv/bin/python ] || "$python_bin" -m venv .venv
+target="."
+[ -n "$extras" ] && target=".[$extras]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e "$target" 2>&1 \
+  | grep -vE "^WARNING: Location|^\s*$" || true
+.venv/bin/python -c "import streams" # fails loudly if the install did not work

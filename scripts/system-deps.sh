@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the monitoring tests use: Prometheus (promtool) and Chromium. redis-server is used
+# when present (the embedded Valkey from PyPI is the fallback). Installs only what is missing, and only
+# where apt-get can run as root; elsewhere the tests that need them say so and are skipped.
+set -euo pipefail
+missing=()
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v redis-server >/dev/null || missing+=(redis-server)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing ${missing[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts a prometheus service on install; the tests start their own on a free port.
+  (command -v service >/dev/null && service prometheus stop >/dev/null 2>&1) || true
+  pkill -x prometheus 2>/dev/null || true
+else
+  echo "not installing ${missing[*]} (needs root and apt-get); tests that need them will be skipped" >&2
+fi
