@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from streams.cleaning import canonical_url, clean_article
-from streams.fingerprint import Fingerprint, FingerprintParams, article_id_for, fingerprint
+from streams.fingerprint import Fingerprint, FingerprintParams, Rule, article_id_for, fingerprint
 from streams.index import IndexConfig, IndexVerdict, RedisIndex
 from streams.models import (
     Decision,
@@ -155,9 +155,13 @@ def index_config(settings: Settings, namespace: str | None = None) -> IndexConfi
         retention_seconds=settings.retention_seconds,
         generations=settings.index_generations,
         capacity=settings.index_capacity,
-        jaccard_threshold=settings.jaccard_threshold,
-        containment_threshold=settings.containment_threshold,
-        min_containment_shingles=settings.min_containment_shingles,
+        rule=Rule(
+            jaccard_threshold=settings.jaccard_threshold,
+            containment_threshold=settings.containment_threshold,
+            min_containment_shingles=settings.min_containment_shingles,
+            lead_threshold=settings.lead_threshold,
+            lead_containment_threshold=settings.lead_containment_threshold,
+        ),
         max_candidates=settings.max_candidates,
     )
 

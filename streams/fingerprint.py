@@ -81,6 +81,7 @@ class Fingerprint:
     signature: np.ndarray  # uint32[num_perm]
     shingle_count: int
     band_hashes: tuple[int, ...]  # 64-bit, the main bands then the lead bands
+    lead_signature: np.ndarray  # uint32[lead_bands * lead_rows], of the first lead_shingles shingles
 
     def compact_signature(self) -> bytes:
         """The signature with 8 bits a value (b-bit MinHash): a quarter of the bytes.
@@ -88,6 +89,10 @@ class Fingerprint:
         Two different values agree by chance once in 256; the index corrects its estimate for that.
         """
         return (self.signature & 0xFF).astype(np.uint8).tobytes()
+
+    def compact_lead(self) -> bytes:
+        """The lead signature with 8 bits a value."""
+        return (self.lead_signature & 0xFF).astype(np.uint8).tobytes()
 
 
 def band_hashes(signature: np.ndarray, bands: int, rows: int, salt: int = 0) -> list[int]:
@@ -164,7 +169,9 @@ def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
     signature = minhash(hashes, params.num_perm, params.seed)
     # The lead (the first shingles) gets bands of its own so that an excerpt, whose Jaccard with the
     # full story is low, still meets the story it was cut from as a candidate.
-    lead = minhash(hash_shingles(items[: params.lead_shingles]), params.num_perm, params.seed + 1)
+    lead = minhash(
+        hash_shingles(items[: params.lead_shingles]), params.lead_bands * params.lead_rows, params.seed + 1
+    )
     return Fingerprint(
         url_key=url_key(url),
         exact_key=exact_key(text),
@@ -174,11 +181,14 @@ def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
             *band_hashes(signature, params.bands, params.rows),
             *band_hashes(lead, params.lead_bands, params.lead_rows, salt=1 << 20),
         ),
+        lead_signature=lead,
     )
 
 
 def estimate_jaccard(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of two compact (8-bit) signatures, corrected for chance agreement."""
+    if not a or len(a) != len(b):
+        return 0.0
     x = np.frombuffer(a, dtype=np.uint8)
     y = np.frombuffer(b, dtype=np.uint8)
     agree = float(np.count_nonzero(x == y)) / len(x)
@@ -195,3 +205,56 @@ def containment(jaccard: float, size_a: int, size_b: int) -> float:
     if smaller <= 0:
         return 0.0
     return min(1.0, jaccard * (size_a + size_b) / ((1.0 + jaccard) * smaller))
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why two articles count as copies: the measure, its value and the threshold it passed."""
+
+    measure: str  # jaccard, containment or lead_containment
+    value: float
+    threshold: float
+    jaccard: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """The thresholds of the decision rule (see :func:`verify`)."""
+
+    jaccard_threshold: float
+    containment_threshold: float
+    min_containment_shingles: int
+    lead_threshold: float
+    lead_containment_threshold: float
+
+
+def verify(new: Fingerprint, old_signature: bytes, old_lead: bytes, old_count: int, rule: Rule) -> Match | None:
+    """The decision rule for one LSH candidate, on compact signatures.
+
+    A near duplicate when
+
+    1. the estimated Jaccard similarity reaches ``jaccard_threshold``; or
+    2. the smaller article (of at least ``min_containment_shingles`` shingles) is contained in the
+       larger one to ``containment_threshold`` (an excerpt, or a story with paragraphs added); or
+    3. the two leads (first shingles) agree to ``lead_threshold`` and containment reaches the lower
+       ``lead_containment_threshold``: a short excerpt, whose containment estimate is noisy, that
+       starts like the story it was cut from.
+
+    The index's Lua script applies this same rule inside Redis; the integration tests check they agree.
+    """
+    jaccard = estimate_jaccard(new.compact_signature(), old_signature)
+    if jaccard >= rule.jaccard_threshold:
+        return Match("jaccard", jaccard, rule.jaccard_threshold, jaccard)
+    contained = containment(jaccard, new.shingle_count, old_count)
+    if min(new.shingle_count, old_count) >= rule.min_containment_shingles and contained >= rule.containment_threshold:
+        return Match("containment", contained, rule.containment_threshold, jaccard)
+    if contained >= rule.lead_containment_threshold:
+        lead = estimate_jaccard(new.compact_lead(), old_lead)
+        if lead >= rule.lead_threshold:
+            return Match("lead_containment", contained, rule.lead_containment_threshold, jaccard)
+    return None
+
+
+def shares_a_band(a: Fingerprint, b: Fingerprint) -> bool:
+    """True when the LSH index would offer one article as a candidate for the other."""
+    return not set(a.band_hashes).isdisjoint(b.band_hashes)

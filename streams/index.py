@@ -39,7 +39,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from streams.errors import IndexReset, IndexUnavailable
-from streams.fingerprint import Fingerprint, FingerprintParams
+from streams.fingerprint import Fingerprint, FingerprintParams, Rule
 
 LAYOUT_VERSION = "v1"
 _LISTPACK_TARGET_ENTRIES = 96  # Redis keeps hashes of up to 128 small entries as a compact listpack.
@@ -54,9 +54,7 @@ class IndexConfig:
     retention_seconds: int
     generations: int
     capacity: int
-    jaccard_threshold: float
-    containment_threshold: float
-    min_containment_shingles: int
+    rule: Rule
     max_candidates: int
 
     @property
@@ -81,7 +79,7 @@ class IndexVerdict:
     sequence: int
     replayed: bool
     match: str | None = None  # url, exact or near
-    measure: str | None = None  # url, exact, jaccard or containment
+    measure: str | None = None  # url, exact, jaccard, containment or lead_containment
     similarity: float = 1.0
     threshold: float = 1.0
     duplicate_of: str | None = None
@@ -127,9 +125,9 @@ def script_args(
         url.replace("\0", ""),
         fp.shingle_count,
         fp.compact_signature(),
-        config.jaccard_threshold,
-        config.containment_threshold,
-        config.min_containment_shingles,
+        config.rule.jaccard_threshold,
+        config.rule.containment_threshold,
+        config.rule.min_containment_shingles,
         config.max_candidates,
         id_shard,
         id_field,
@@ -138,6 +136,9 @@ def script_args(
         exact_shard,
         exact_field,
         len(fp.band_hashes),
+        config.rule.lead_threshold,
+        config.rule.lead_containment_threshold,
+        fp.compact_lead(),
     ]
     for value in fp.band_hashes:
         args.extend(_band_shard_and_field(value, bits))

@@ -151,7 +151,7 @@ class DuplicateArticle:
     duplicate_of_url: str
     match: MatchKind
     similarity: float
-    measure: Literal["url", "exact", "jaccard", "containment", "id"]
+    measure: Literal["url", "exact", "jaccard", "containment", "lead_containment"]
     threshold: float
     source: str | None
     processed_at: str = field(default_factory=utc_now_iso)

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     min_containment_shingles: int = Field(
         40, ge=1, description="Containment only counts for articles with at least this many shingles."
     )
+    lead_threshold: float = Field(
+        0.75, gt=0, le=1, description="Lead signatures this similar make a short excerpt's case."
+    )
+    lead_containment_threshold: float = Field(
+        0.4, gt=0, le=1, description="Containment a short excerpt needs when its lead matches."
+    )
 
     # --- index -------------------------------------------------------------------------------------
     namespace: str = Field("streams", description="Redis key prefix; the version suffix is added.")

@@ -4,7 +4,8 @@
 -- generation's keys, 5 record TTL (s), 6 epoch expected, 7 article id, 8 url, 9 shingle count,
 -- 10 compact signature, 11 jaccard threshold, 12 containment threshold, 13 min containment shingles,
 -- 14 max candidates, 15 id shard, 16 id field, 17 url shard, 18 url field, 19 exact shard,
--- 20 exact field, 21 number of bands n, then n pairs (shard, field).
+-- 20 exact field, 21 number of bands n, 22 lead threshold, 23 lead containment threshold,
+-- 24 compact lead signature, then n pairs (shard, field).
 -- Returns {status, ...}: see decode_reply in streams/index.py.
 
 local prefix = ARGV[1]
@@ -19,6 +20,9 @@ local sig = ARGV[10]
 local jt, ct, min_c = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
 local max_candidates = tonumber(ARGV[14])
 local nbands = tonumber(ARGV[21])
+local lead_t, lead_ct = tonumber(ARGV[22]), tonumber(ARGV[23])
+local lead = ARGV[24]
+local FIRST_BAND = 25
 
 local stored_epoch = redis.call('GET', prefix .. ':epoch')
 if stored_epoch ~= epoch then
@@ -50,7 +54,7 @@ local function split(rec)
   return parts
 end
 
--- A unique record: u \0 count \0 url \0 id \0 signature.
+-- A unique record: u \0 count \0 url \0 id \0 signature .. lead signature.
 -- A duplicate record: d \0 canonical iid \0 match \0 measure \0 similarity \0 threshold.
 local function get_record(iid)
   local rec = redis.call('HGET', record_key(iid), tostring(iid))
@@ -110,7 +114,7 @@ end
 local band_values = {}
 local candidates, ncand = {}, 0
 for b = 0, nbands - 1 do
-  local shard, field = ARGV[22 + 2 * b], ARGV[23 + 2 * b]
+  local shard, field = ARGV[FIRST_BAND + 2 * b], ARGV[FIRST_BAND + 1 + 2 * b]
   for g = gen, gen - back, -1 do
     local v = redis.call('HGET', gen_key(g, shard), field)
     if v then
@@ -125,29 +129,38 @@ for b = 0, nbands - 1 do
   end
 end
 
-local nperm = string.len(sig)
+-- Estimated Jaccard of two 8-bit signatures; values agree by chance 1 time in 256, corrected for.
+local function estimate(a, b, from, n)
+  if n == 0 then return 0 end
+  local equal = 0
+  for i = 1, n do
+    if string.byte(a, i) == string.byte(b, from + i - 1) then equal = equal + 1 end
+  end
+  local j = (equal / n - 1 / 256) / (1 - 1 / 256)
+  if j < 0 then return 0 end
+  return j
+end
+
+-- The rule of streams.fingerprint.verify, on the same numbers.
+local nperm, nlead = string.len(sig), string.len(lead)
 local best_iid, best_rec, best_j, best_measure, best_value, best_thr = nil, nil, -1, nil, nil, nil
 for c, _ in pairs(candidates) do
   local cid = tonumber(c)
   local rec = get_record(cid)
-  if rec and rec[1] == 'u' then
+  if rec and rec[1] == 'u' and string.len(rec[5]) == nperm + nlead then
     local other = rec[5]
-    local equal = 0
-    for i = 1, nperm do
-      if string.byte(sig, i) == string.byte(other, i) then equal = equal + 1 end
-    end
-    -- 8-bit values collide by chance 1 time in 256: correct the estimate for that.
-    local j = (equal / nperm - 1 / 256) / (1 - 1 / 256)
-    if j < 0 then j = 0 end
+    local j = estimate(sig, other, 1, nperm)
     local other_count = tonumber(rec[2])
     local smaller = math.min(count, other_count)
+    local cont = 0
+    if smaller > 0 then cont = math.min(1, j * (count + other_count) / ((1 + j) * smaller)) end
     local measure, value, thr = nil, nil, nil
     if j >= jt then
       measure, value, thr = 'jaccard', j, jt
-    elseif smaller >= min_c and smaller > 0 then
-      local cont = j * (count + other_count) / ((1 + j) * smaller)
-      if cont > 1 then cont = 1 end
-      if cont >= ct then measure, value, thr = 'containment', cont, ct end
+    elseif smaller >= min_c and cont >= ct then
+      measure, value, thr = 'containment', cont, ct
+    elseif cont >= lead_ct and estimate(lead, other, nperm + 1, nlead) >= lead_t then
+      measure, value, thr = 'lead_containment', cont, lead_ct
     end
     if measure and (j > best_j or (j == best_j and cid < best_iid)) then
       best_iid, best_rec, best_j, best_measure, best_value, best_thr = cid, rec, j, measure, value, thr
@@ -159,12 +172,12 @@ if best_iid then
 end
 
 -- 5. New: index it.
-put_record(iid, 'u\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. sig)
+put_record(iid, 'u\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. sig .. lead)
 put(ARGV[15], ARGV[16], iid)
 put(ARGV[17], ARGV[18], iid)
 put(ARGV[19], ARGV[20], iid)
 for b = 0, nbands - 1 do
-  local shard, field = ARGV[22 + 2 * b], ARGV[23 + 2 * b]
+  local shard, field = ARGV[FIRST_BAND + 2 * b], ARGV[FIRST_BAND + 1 + 2 * b]
   local prev = band_values[b]
   put(shard, field, prev and (prev .. ',' .. iid) or tostring(iid))
 end
