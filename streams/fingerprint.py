@@ -14,6 +14,7 @@ swapped word, and shared function-word n-grams such as "of the" no longer link u
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,9 +52,12 @@ class FingerprintParams:
     seed: int = 1
     bands: int = 42
     rows: int = 3
-    lead_shingles: int = 40
+    lead_shingles: int = 20
     lead_bands: int = 4
     lead_rows: int = 4
+    chunk_divisor: int = 8
+    chunk_min_shingles: int = 5
+    chunk_sample: int = 10
 
     def __post_init__(self) -> None:
         if self.bands * self.rows > self.num_perm:
@@ -69,6 +73,7 @@ class FingerprintParams:
         return (
             f"{self.shingle_kind}{self.shingle_size}-p{self.num_perm}-s{self.seed}-b{self.bands}x{self.rows}"
             f"-l{self.lead_shingles}x{self.lead_bands}x{self.lead_rows}"
+            f"-c{self.chunk_divisor}x{self.chunk_min_shingles}x{self.chunk_sample}"
         )
 
 
@@ -132,8 +137,26 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def hash_shingles(items: Sequence[str]) -> np.ndarray:
-    """64-bit xxhash of each distinct shingle."""
-    return np.fromiter({xxhash.xxh3_64_intdigest(s.encode("utf-8")) for s in items}, dtype=np.uint64)
+    """64-bit xxhash of each shingle, in text order (duplicates kept)."""
+    return np.fromiter((xxhash.xxh3_64_intdigest(s.encode("utf-8")) for s in items), dtype=np.uint64, count=len(items))
+
+
+def anchored_chunks(ordered: np.ndarray, divisor: int, min_length: int, sample: int) -> list[int]:
+    """Hashes of a consistent sample of the text's content-defined chunks.
+
+    A shingle whose hash is divisible by ``divisor`` is an anchor; a chunk is the run of shingles from
+    one anchor to the next. Anchors depend only on content, so a passage copied out of the middle of a
+    story (an excerpt that does not start at the top) has the same interior chunks as the story.
+    Keeping the ``sample`` smallest chunk hashes is consistent: if a chunk of the story is among its
+    kept ones and also in the excerpt, it is among the excerpt's kept ones too.
+    """
+    anchors = np.flatnonzero(ordered % np.uint64(divisor) == 0)
+    chunks = {
+        xxhash.xxh3_64_intdigest(ordered[a:b].tobytes(), seed=2 << 20)
+        for a, b in zip(anchors[:-1], anchors[1:], strict=True)
+        if b - a >= min_length
+    }
+    return sorted(chunks)[:sample]
 
 
 def minhash(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
@@ -164,14 +187,14 @@ def article_id_for(url: str) -> str:
 
 def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
     """All keys and the signature of one cleaned article."""
-    items = shingles(text, params.shingle_kind, params.shingle_size)
-    hashes = hash_shingles(items)
+    ordered = hash_shingles(shingles(text, params.shingle_kind, params.shingle_size))
+    hashes = np.unique(ordered)
     signature = minhash(hashes, params.num_perm, params.seed)
     # The lead (the first shingles) gets bands of its own so that an excerpt, whose Jaccard with the
-    # full story is low, still meets the story it was cut from as a candidate.
-    lead = minhash(
-        hash_shingles(items[: params.lead_shingles]), params.lead_bands * params.lead_rows, params.seed + 1
-    )
+    # full story is low, still meets the story it was cut from as a candidate; anchored chunks do the
+    # same for a passage taken from the middle.
+    lead = minhash(np.unique(ordered[: params.lead_shingles]), params.lead_bands * params.lead_rows, params.seed + 1)
+    chunks = anchored_chunks(ordered, params.chunk_divisor, params.chunk_min_shingles, params.chunk_sample)
     return Fingerprint(
         url_key=url_key(url),
         exact_key=exact_key(text),
@@ -180,6 +203,7 @@ def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
         band_hashes=(
             *band_hashes(signature, params.bands, params.rows),
             *band_hashes(lead, params.lead_bands, params.lead_rows, salt=1 << 20),
+            *chunks,
         ),
         lead_signature=lead,
     )
@@ -193,6 +217,15 @@ def estimate_jaccard(a: bytes, b: bytes) -> float:
     y = np.frombuffer(b, dtype=np.uint8)
     agree = float(np.count_nonzero(x == y)) / len(x)
     return max(0.0, (agree - 1 / 256) / (1 - 1 / 256))
+
+
+def jaccard_lower_bound(jaccard: float, num_perm: int, z: float = 2.0) -> float:
+    """A lower confidence bound of a MinHash Jaccard estimate (binomial standard error, ``z`` of them).
+
+    Containment is computed from this bound, not from the estimate: for a short article against a
+    long one, a few chance agreements would otherwise read as "contained".
+    """
+    return max(0.0, jaccard - z * math.sqrt(jaccard * (1.0 - jaccard) / num_perm))
 
 
 def containment(jaccard: float, size_a: int, size_b: int) -> float:
@@ -235,7 +268,8 @@ def verify(new: Fingerprint, old_signature: bytes, old_lead: bytes, old_count: i
 
     1. the estimated Jaccard similarity reaches ``jaccard_threshold``; or
     2. the smaller article (of at least ``min_containment_shingles`` shingles) is contained in the
-       larger one to ``containment_threshold`` (an excerpt, or a story with paragraphs added); or
+       larger one to ``containment_threshold`` (an excerpt, or a story with paragraphs added),
+       containment being computed from a lower confidence bound of the Jaccard estimate; or
     3. the two leads (first shingles) agree to ``lead_threshold`` and containment reaches the lower
        ``lead_containment_threshold``: a short excerpt, whose containment estimate is noisy, that
        starts like the story it was cut from.
@@ -245,7 +279,7 @@ def verify(new: Fingerprint, old_signature: bytes, old_lead: bytes, old_count: i
     jaccard = estimate_jaccard(new.compact_signature(), old_signature)
     if jaccard >= rule.jaccard_threshold:
         return Match("jaccard", jaccard, rule.jaccard_threshold, jaccard)
-    contained = containment(jaccard, new.shingle_count, old_count)
+    contained = containment(jaccard_lower_bound(jaccard, len(old_signature)), new.shingle_count, old_count)
     if min(new.shingle_count, old_count) >= rule.min_containment_shingles and contained >= rule.containment_threshold:
         return Match("containment", contained, rule.containment_threshold, jaccard)
     if contained >= rule.lead_containment_threshold:

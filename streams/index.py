@@ -59,7 +59,7 @@ class IndexConfig:
 
     @property
     def shard_bits(self) -> int:
-        entries = self.capacity * (self.params.bands + self.params.lead_bands + 3)
+        entries = self.capacity * (self.params.bands + self.params.lead_bands + self.params.chunk_sample + 3)
         return max(4, math.ceil(math.log2(max(2, entries / _LISTPACK_TARGET_ENTRIES))))
 
     @property

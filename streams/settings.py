@@ -62,9 +62,14 @@ class Settings(BaseSettings):
     seed: int = Field(1, ge=0)
     lsh_bands: int = Field(42, ge=1, description="LSH bands over the signature.")
     lsh_rows: int = Field(3, ge=1, description="Signature values per band.")
-    lead_shingles: int = Field(40, ge=0, description="Shingles in the lead signature (excerpt search).")
+    lead_shingles: int = Field(20, ge=1, description="Shingles in the lead signature (excerpt search).")
     lead_bands: int = Field(4, ge=0)
     lead_rows: int = Field(4, ge=1)
+    chunk_divisor: int = Field(
+        8, ge=2, description="Mean length, in shingles, of the anchored chunks that find passages."
+    )
+    chunk_min_shingles: int = Field(5, ge=1, description="Shorter chunks are not indexed (too common).")
+    chunk_sample: int = Field(10, ge=0, le=64, description="Anchored chunks indexed per article.")
 
     # --- decision rule ----------------------------------------------------------------------------
     jaccard_threshold: float = Field(0.35, gt=0, le=1, description="Near duplicate at this estimated Jaccard.")
@@ -72,7 +77,7 @@ class Settings(BaseSettings):
         0.6, gt=0, le=1, description="Excerpt: share of the new article's shingles found in an older one."
     )
     min_containment_shingles: int = Field(
-        40, ge=1, description="Containment only counts for articles with at least this many shingles."
+        30, ge=1, description="Containment only counts for articles with at least this many shingles."
     )
     lead_threshold: float = Field(
         0.75, gt=0, le=1, description="Lead signatures this similar make a short excerpt's case."
@@ -137,6 +142,9 @@ class Settings(BaseSettings):
             lead_shingles=self.lead_shingles,
             lead_bands=self.lead_bands,
             lead_rows=self.lead_rows,
+            chunk_divisor=self.chunk_divisor,
+            chunk_min_shingles=self.chunk_min_shingles,
+            chunk_sample=self.chunk_sample,
         )
 
     @property

@@ -152,8 +152,10 @@ for c, _ in pairs(candidates) do
     local j = estimate(sig, other, 1, nperm)
     local other_count = tonumber(rec[2])
     local smaller = math.min(count, other_count)
+    -- Containment from a lower confidence bound of j (two standard errors), as in verify().
+    local j_lo = math.max(0, j - 2 * math.sqrt(j * (1 - j) / nperm))
     local cont = 0
-    if smaller > 0 then cont = math.min(1, j * (count + other_count) / ((1 + j) * smaller)) end
+    if smaller > 0 then cont = math.min(1, j_lo * (count + other_count) / ((1 + j_lo) * smaller)) end
     local measure, value, thr = nil, nil, nil
     if j >= jt then
       measure, value, thr = 'jaccard', j, jt
