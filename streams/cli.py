@@ -40,7 +40,8 @@ from streams.index import RedisIndex
 from streams.models import Decision, DuplicateArticle, Rejection, SourcePosition
 from streams.settings import Settings
 
-console = Console(stderr=False)
+console = Console()  # results: tables and summaries
+notes = Console(stderr=True)  # progress and notes, so `--json` output on stdout stays clean
 LABEL_FIELDS = ("label_cluster", "label_kind")
 
 
@@ -55,7 +56,7 @@ def progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=notes,
         transient=False,
     )
 
@@ -97,7 +98,7 @@ def redis_for(settings: Settings, redis_url: str | None, workdir: Path) -> Itera
     from streams.localstack import start_redis
 
     with start_redis(workdir / "redis") as server:
-        console.print(f"[dim]STREAMS_REDIS_URL is not set: started a local Redis at {server.url}[/dim]")
+        notes.print(f"[dim]STREAMS_REDIS_URL is not set: started a local Redis at {server.url}[/dim]")
         yield server.url
 
 
@@ -293,6 +294,10 @@ def register(app: faust.App, settings: Settings) -> None:
             run_dev, settings, input_path or sample_path(), workers=workers, keep_running=keep_running,
             timeout=timeout, console=console,
         )  # fmt: skip
+
+    from streams.bench import register as register_bench
+
+    register_bench(app, settings)
 
 
 def worker_env(settings: Settings, broker_url: str, redis_url: str, web_port: int, **extra: str) -> dict[str, str]:

@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     broker: str = Field("kafka://127.0.0.1:9092", description="Kafka bootstrap servers, Faust URL form.")
     broker_credentials_username: str | None = Field(None, description="SASL PLAIN/SCRAM user name.")
     broker_credentials_password: SecretStr | None = Field(None, description="SASL password.")
-    broker_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    broker_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", description="SASL mechanism when a user name is set."
+    )
     broker_ssl: bool = Field(False, description="Use TLS to the broker (with SASL if a user is set).")
     broker_ssl_cafile: str | None = Field(None, description="CA bundle for broker TLS.")
     redis_url: SecretStr = Field(
@@ -40,11 +42,11 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="Worker web bind address.")
 
     # --- topics --------------------------------------------------------------------------------------
-    topic_raw: str = "articles.raw"
-    topic_unique: str = "articles.unique"
-    topic_duplicates: str = "articles.duplicates"
-    topic_rejected: str = "articles.rejected"
-    topic_partitions: int = Field(4, ge=1, le=1024)
+    topic_raw: str = Field("articles.raw", description="Input: raw articles from the crawler.")
+    topic_unique: str = Field("articles.unique", description="Output: cleaned articles seen first.")
+    topic_duplicates: str = Field("articles.duplicates", description="Output: copies, with their evidence.")
+    topic_rejected: str = Field("articles.rejected", description="Output: bad inputs with a code and the bytes.")
+    topic_partitions: int = Field(4, ge=1, le=1024, description="Partitions of topics the app creates.")
 
     # --- input bounds ------------------------------------------------------------------------------
     max_message_bytes: int = Field(2_000_000, ge=1024, description="Larger messages are rejected.")
@@ -53,18 +55,20 @@ class Settings(BaseSettings):
     extraction_timeout_seconds: float = Field(
         2.0, gt=0, description="HTML extraction time box; slower pages get extraction_timeout."
     )
-    html_extractor: HtmlExtractor = "selectolax"
+    html_extractor: HtmlExtractor = Field(
+        "selectolax", description="HTML main-text extractor: selectolax (fast) or trafilatura."
+    )
 
     # --- fingerprint -------------------------------------------------------------------------------
-    shingle_kind: ShingleKind = "word"
-    shingle_size: int = Field(2, ge=1, le=12)
-    num_perm: int = Field(128, ge=16, le=512)
-    seed: int = Field(1, ge=0)
+    shingle_kind: ShingleKind = Field("word", description="Shingles of content words (word) or characters.")
+    shingle_size: int = Field(2, ge=1, le=12, description="Words (or characters) per shingle.")
+    num_perm: int = Field(128, ge=16, le=512, description="MinHash permutations.")
+    seed: int = Field(1, ge=0, description="MinHash seed; part of the index namespace.")
     lsh_bands: int = Field(42, ge=1, description="LSH bands over the signature.")
     lsh_rows: int = Field(3, ge=1, description="Signature values per band.")
     lead_shingles: int = Field(20, ge=1, description="Shingles in the lead signature (excerpt search).")
-    lead_bands: int = Field(4, ge=0)
-    lead_rows: int = Field(4, ge=1)
+    lead_bands: int = Field(4, ge=0, description="LSH bands over the lead signature.")
+    lead_rows: int = Field(4, ge=1, description="Lead signature values per band.")
     chunk_divisor: int = Field(
         8, ge=2, description="Mean length, in shingles, of the anchored chunks that find passages."
     )
@@ -99,7 +103,7 @@ class Settings(BaseSettings):
     )
     max_candidates: int = Field(64, ge=1, le=1000, description="LSH candidates verified per article.")
     redis_retries: int = Field(8, ge=0, description="Retries with backoff before the worker gives up.")
-    redis_backoff_cap_seconds: float = Field(10.0, gt=0)
+    redis_backoff_cap_seconds: float = Field(10.0, gt=0, description="Longest wait between Redis retries.")
 
     # --- worker ------------------------------------------------------------------------------------
     batch_max_articles: int = Field(64, ge=1, le=5000, description="Articles decided per batch at most.")
@@ -111,8 +115,8 @@ class Settings(BaseSettings):
     source_label_limit: int = Field(
         50, ge=0, description="Distinct sources labelled in metrics; the rest count as 'other'."
     )
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_format: Literal["json", "console"] = Field("json", description="One JSON object a line, or console.")
 
     @field_validator("broker")
     @classmethod
@@ -160,6 +164,18 @@ class Settings(BaseSettings):
     @property
     def output_topics(self) -> tuple[str, str, str]:
         return (self.topic_unique, self.topic_duplicates, self.topic_rejected)
+
+
+def settings_table() -> str:
+    """The README's settings table (Markdown), generated from the fields so the two never drift."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        if hasattr(default, "get_secret_value"):
+            default = default.get_secret_value()
+        shown = "" if default is None else f"`{default}`"
+        rows.append(f"| `STREAMS_{name.upper()}` | {shown} | {info.description or ''} |")
+    return "\n".join(rows)
 
 
 @functools.cache
