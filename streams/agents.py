@@ -14,8 +14,8 @@ import json
 import logging
 import random
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, cast
 
 import faust
 
@@ -28,6 +28,8 @@ from streams.settings import Settings
 from streams.topics import Topics
 
 log = logging.getLogger("streams.worker")
+
+Event = faust.EventT[bytes]
 
 
 def encode_decision(decision: Decision) -> bytes:
@@ -51,6 +53,9 @@ class DedupWorker:
         )
         self.engine = Deduplicator(settings, self.index)
         self.recent: list[dict[str, Any]] = []  # latest duplicates, for the status page
+        # Next offset to decide per raw partition, for the consumer-lag gauge; and the lag series set.
+        self.positions: dict[tuple[str, int], int] = {}
+        self._lag_series: set[tuple[str, str]] = set()
         self._opened = False
 
     async def _wait_for_index(self) -> None:
@@ -107,7 +112,7 @@ class DedupWorker:
             n_articles = sum(isinstance(p, PreparedArticle) for p in prepared)
             if n_articles:
                 per_article = (time.perf_counter() - started) / n_articles
-                self.metrics.stage_seconds.labels(stage="index").observe(per_article)
+                self._observe_per_article("index", per_article, n_articles)
             return decisions
 
     def topic_for(self, decision: Decision) -> faust.TopicT:
@@ -134,7 +139,7 @@ class DedupWorker:
         if produced_at:
             self.metrics.end_to_end_seconds.observe(max(0.0, time.time() - produced_at))
 
-    async def process(self, events: Sequence[faust.EventT]) -> None:
+    async def process(self, events: Sequence[Event]) -> None:
         """Decide and publish a batch; returns once the broker has every decision."""
         self.metrics.articles_in.inc(len(events))
         self.metrics.batch_size.observe(len(events))
@@ -146,13 +151,22 @@ class DedupWorker:
         decisions = await self.decide(messages)
         started = time.perf_counter()
         await self.publish(events, decisions)
-        self.metrics.stage_seconds.labels(stage="publish").observe((time.perf_counter() - started) / len(events))
+        self._observe_per_article("publish", (time.perf_counter() - started) / len(events), len(events))
+        for event in events:
+            self.positions[(event.message.topic, event.message.partition)] = event.message.offset + 1
         for event, decision in zip(events, decisions, strict=True):
             source = None if isinstance(decision, Rejection) else decision.source
             timestamp = event.message.timestamp
             self.record(decision, source, timestamp if timestamp and timestamp > 1e9 else None)
 
-    async def publish(self, events: Sequence[faust.EventT], decisions: Sequence[Decision]) -> None:
+    def _observe_per_article(self, stage: str, seconds: float, articles: int) -> None:
+        # A batch shares one round trip; its per-article share is observed once per article, so every
+        # stage's histogram counts articles and the stages' percentiles compare.
+        histogram = self.metrics.stage_seconds.labels(stage=stage)
+        for _ in range(articles):
+            histogram.observe(seconds)
+
+    async def publish(self, events: Sequence[Event], decisions: Sequence[Decision]) -> None:
         """Send every decision and wait for the broker to confirm all of them, retrying the batch.
 
         A retried batch may publish some decisions twice; they are identical, which the README's
@@ -175,6 +189,42 @@ class DedupWorker:
                 log.error("publishing decisions failed, retrying", extra={"attempt": attempt, "error": repr(exc)})
                 await asyncio.sleep(self._backoff(attempt))
 
+    async def refresh_lag(self, consumer: Any) -> None:
+        """Messages not decided yet per assigned raw partition: end offset minus the next offset to decide.
+
+        End offsets come from the broker (ListOffsets), not from the last fetch, so a paused fetcher does
+        not hide lag; the next offset to decide is the one after the last article this worker decided, or
+        for a partition it has not decided anything on yet the group's committed offset (Faust's own
+        record, set at assignment and on every commit), or the partition's first offset when the group
+        never committed (the consumer starts there). Not the fetch position: fetched is not decided.
+        Partitions this worker no longer owns lose their series: their new owner reports them.
+        """
+        assigned = [tp for tp in consumer.assignment() if tp.topic == self.settings.topic_raw]
+        owned = {(tp.topic, tp.partition) for tp in assigned}
+        for key in [key for key in self.positions if key not in owned]:
+            del self.positions[key]
+        ends = await consumer.highwaters(*assigned) if assigned else {}
+        committed = getattr(consumer, "_committed_offset", {})
+        done = {tp: self.positions.get((tp.topic, tp.partition), committed.get(tp)) for tp in assigned}
+        never_committed = [tp for tp, offset in done.items() if offset is None]
+        if never_committed:
+            done.update(await consumer.earliest_offsets(*never_committed))
+        series: set[tuple[str, str]] = set()
+        for tp in assigned:
+            if ends.get(tp) is None or done.get(tp) is None:
+                continue
+            labels = (tp.topic, str(tp.partition))
+            self.metrics.consumer_lag.labels(*labels).set(max(0, ends[tp] - done[tp]))
+            series.add(labels)
+        for labels in self._lag_series - series:
+            self.metrics.consumer_lag.remove(*labels)
+        self._lag_series = series
+
+    def forget_partitions(self, partitions: Any) -> None:
+        """Drop the decided positions of revoked partitions: another worker may move them on."""
+        for tp in partitions:
+            self.positions.pop((tp.topic, tp.partition), None)
+
     async def refresh_gauges(self) -> None:
         """Index size and Redis memory, for the dashboards."""
         try:
@@ -187,7 +237,7 @@ class DedupWorker:
             log.debug("gauge refresh failed: %s", exc)
 
 
-def _decision_key(decision: Decision, event: faust.EventT) -> bytes:
+def _decision_key(decision: Decision, event: Event) -> bytes:
     if decision.id:
         return decision.id.encode("utf-8")
     if event.message.key:
@@ -202,7 +252,11 @@ def register(app: faust.App, settings: Settings, topics: Topics, metrics: Metric
 
     @app.agent(topics.raw, name="deduplicate_articles")
     async def deduplicate_articles(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.noack_take(settings.batch_max_articles, within=settings.batch_seconds):
+        # noack_take is on faust.Stream, not the StreamT protocol, and yields events although typed as
+        # values: we ack each event ourselves, only once its decision is published.
+        taken = cast(faust.Stream[bytes], stream).noack_take(settings.batch_max_articles, settings.batch_seconds)
+        batches = cast(AsyncIterator[Sequence[Event]], taken)
+        async for events in batches:
             await worker.process(events)
             for event in events:
                 await stream.ack(event)
@@ -213,17 +267,15 @@ def register(app: faust.App, settings: Settings, topics: Topics, metrics: Metric
 
     @app.timer(interval=5.0)
     async def refresh_consumer_lag() -> None:
-        consumer = app.consumer
         try:
-            assignment = consumer.assignment()
-            highwaters = {tp: consumer.highwater(tp) for tp in assignment}
-            for tp, high in highwaters.items():
-                position = await consumer.position(tp) if hasattr(consumer, "position") else None
-                if high is not None and position is not None:
-                    metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
-                        max(0, high - position)
-                    )
+            await worker.refresh_lag(app.consumer)
         except Exception as exc:  # lag is best effort: the consumer may be rebalancing
             log.debug("lag refresh failed: %s", exc)
+
+    async def forget_revoked_partitions(sender: Any, *args: Any, **kwargs: Any) -> None:
+        worker.forget_partitions(args[0] if args else ())  # the signal sends (app, revoked)
+
+    # mode types its handlers with an unresolvable string annotation; the handler matches at run time.
+    app.on_partitions_revoked.connect(forget_revoked_partitions)  # type: ignore[arg-type]
 
     return worker

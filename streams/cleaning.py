@@ -50,6 +50,7 @@ _DROP_TAGS = (
     "script", "style", "noscript", "template", "svg", "iframe", "form", "nav", "header", "footer",
     "aside", "button", "select", "figure", "figcaption",
 )  # fmt: skip
+_CHROME_ROLES = ("navigation", "banner", "contentinfo", "complementary")
 _BLOCK_TAGS = "h1, h2, h3, h4, h5, h6, p, li, blockquote, pre, td"
 _CONTAINER_HINTS = re.compile(
     r"(^|[\s_-])(cookie|consent|banner|promo|related|share|social|newsletter|subscribe|comments?|sidebar|"
@@ -142,9 +143,9 @@ def html_to_text(html: str, extractor: str = "selectolax") -> tuple[str, str]:
     for node in tree.css("[class], [id], [role]"):
         hint = " ".join(filter(None, (node.attributes.get("class"), node.attributes.get("id"))))
         role = node.attributes.get("role") or ""
-        if _CONTAINER_HINTS.search(hint) or role in ("navigation", "banner", "contentinfo", "complementary"):
-            if node.tag not in ("html", "body", "main", "article"):
-                node.decompose()
+        is_chrome = _CONTAINER_HINTS.search(hint) or role in _CHROME_ROLES
+        if is_chrome and node.tag not in ("html", "body", "main", "article"):
+            node.decompose()
     root = tree.css_first("article") or tree.css_first("main") or tree.body or tree.root
     if root is None:
         return "", title

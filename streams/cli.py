@@ -37,7 +37,7 @@ from rich.table import Table
 from streams.dedup import Deduplicator, index_config
 from streams.evaluation import NaivePipeline, Outcome, Scores, naive_text, score
 from streams.index import RedisIndex
-from streams.models import Decision, DuplicateArticle, Rejection, SourcePosition
+from streams.models import Decision, DuplicateArticle, SourcePosition
 from streams.settings import Settings
 
 console = Console()  # results: tables and summaries
@@ -196,20 +196,40 @@ def kinds_table(rows: list[tuple[str, Scores]]) -> Table:
     return table
 
 
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def redis_url_option() -> Any:
+    return option(
+        "--redis-url",
+        default=None,
+        help="Redis for the index [default: STREAMS_REDIS_URL, else a local one].",
+    )
+
+
 def register(app: faust.App, settings: Settings) -> None:
     """Add the project's commands to the app's CLI."""
 
     @app.command(
-        option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-               help="JSONL file of articles, one per line (the articles.raw contract)."),
-        option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
-               help="Where to write one decision a line (topic fields plus 'status')."),
-        option("--redis-url", default=None, help="Redis for the index [default: STREAMS_REDIS_URL, else a local one]."),
-    )  # fmt: skip
+        option(
+            "--input", "input_path", type=EXISTING_FILE, required=True, help="JSONL articles, one a line."
+        ),
+        option(
+            "--output",
+            "output_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            required=True,
+            help="Where to write one decision a line (topic fields plus 'status').",
+        ),
+        redis_url_option(),
+    )
     async def dedup(self: AppCommand, input_path: Path, output_path: Path, redis_url: str | None) -> None:
         """Decide a JSONL file offline with the same stages and Redis index as the worker."""
         lines = [strip_labels(line)[0] for line in read_jsonl_lines(input_path)]
-        with tempfile.TemporaryDirectory(prefix="streams-") as tmp, redis_for(settings, redis_url, Path(tmp)) as url:
+        with (
+            tempfile.TemporaryDirectory(prefix="streams-") as tmp,
+            redis_for(settings, redis_url, Path(tmp)) as url,
+        ):
             decisions, elapsed = await decide_offline(settings, url, lines)
         with output_path.open("w", encoding="utf-8") as out:
             for decision in decisions:
@@ -222,13 +242,20 @@ def register(app: faust.App, settings: Settings) -> None:
         )
 
     @app.command(
-        option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-               help="Labelled JSONL (label_cluster, label_kind), e.g. ../shared/data/dev.jsonl."),
-        option("--baseline", is_flag=True, help="Also run the naive datasketch pipeline and print it beside."),
+        option(
+            "--input",
+            "input_path",
+            type=EXISTING_FILE,
+            required=True,
+            help="Labelled JSONL (label_cluster, label_kind), e.g. ../shared/data/dev.jsonl.",
+        ),
+        option(
+            "--baseline", is_flag=True, help="Also run the naive datasketch pipeline and print it beside."
+        ),
         option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of tables."),
-        option("--redis-url", default=None, help="Redis for the index [default: STREAMS_REDIS_URL, else a local one]."),
-    )  # fmt: skip
-    async def eval(  # noqa: A001  (the command is called eval on the command line)
+        redis_url_option(),
+    )
+    async def eval(
         self: AppCommand, input_path: Path, baseline: bool, as_json: bool, redis_url: str | None
     ) -> None:
         """Precision, recall, per-kind recall, ARI and speed of the rule on labelled data."""
@@ -238,7 +265,10 @@ def register(app: faust.App, settings: Settings) -> None:
         lines = [p for p, _ in pairs]
         labels = [lab for _, lab in pairs if lab is not None]
         namespace = f"eval-{uuid.uuid4().hex[:12]}"
-        with tempfile.TemporaryDirectory(prefix="streams-") as tmp, redis_for(settings, redis_url, Path(tmp)) as url:
+        with (
+            tempfile.TemporaryDirectory(prefix="streams-") as tmp,
+            redis_for(settings, redis_url, Path(tmp)) as url,
+        ):
             decisions, elapsed = await decide_offline(
                 settings, url, lines, namespace=namespace, fresh=True, show_progress=not as_json
             )
@@ -253,17 +283,20 @@ def register(app: faust.App, settings: Settings) -> None:
         console.print(kinds_table(rows))
 
     @app.command(
-        click.argument("input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.argument("input_path", type=EXISTING_FILE),
         option("--topic", default=None, help="Topic to publish to [default: STREAMS_TOPIC_RAW]."),
         option("--raw", is_flag=True, help="Send each line's bytes as they are, without validation."),
-    )  # fmt: skip
+    )
     async def produce(self: AppCommand, input_path: Path, topic: str | None, raw: bool) -> None:
         """Publish a JSONL file of articles to articles.raw, as a crawler would."""
         from streams.client import ArticleProducer, InvalidArticle
 
         lines = read_jsonl_lines(input_path)
         invalid = 0
-        with ArticleProducer(settings.bootstrap_servers, topic or settings.topic_raw) as producer, progress() as bar:
+        with (
+            ArticleProducer(settings.bootstrap_servers, topic or settings.topic_raw) as producer,
+            progress() as bar,
+        ):
             task = bar.add_task("producing", total=len(lines))
             for line in lines:
                 if raw:
@@ -275,15 +308,22 @@ def register(app: faust.App, settings: Settings) -> None:
                         invalid += 1
                         console.print(f"[yellow]skipped: {exc}[/yellow]")
                 bar.advance(task)
-        console.print(f"{producer.report.delivered} delivered to {topic or settings.topic_raw}, {invalid} skipped")
+        console.print(
+            f"{producer.report.delivered} delivered to {topic or settings.topic_raw}, {invalid} skipped"
+        )
 
     @app.command(
-        option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-               help="JSONL articles to feed [default: the bundled sample articles]."),
+        option(
+            "--input",
+            "input_path",
+            type=EXISTING_FILE,
+            default=None,
+            help="JSONL articles to feed [default: the bundled sample articles].",
+        ),
         option("--workers", type=click.IntRange(1, 4), default=1, help="Worker processes to run."),
         option("--keep-running", is_flag=True, help="Keep the stack up after the summary until Ctrl-C."),
         option("--timeout", type=float, default=180.0, help="Seconds to wait for every decision."),
-    )  # fmt: skip
+    )
     async def dev(
         self: AppCommand, input_path: Path | None, workers: int, keep_running: bool, timeout: float
     ) -> None:
@@ -291,16 +331,23 @@ def register(app: faust.App, settings: Settings) -> None:
         from streams.localdev import run_dev
 
         await asyncio.to_thread(
-            run_dev, settings, input_path or sample_path(), workers=workers, keep_running=keep_running,
-            timeout=timeout, console=console,
-        )  # fmt: skip
+            run_dev,
+            settings,
+            input_path or sample_path(),
+            workers=workers,
+            keep_running=keep_running,
+            timeout=timeout,
+            console=console,
+        )
 
     from streams.bench import register as register_bench
 
     register_bench(app, settings)
 
 
-def worker_env(settings: Settings, broker_url: str, redis_url: str, web_port: int, **extra: str) -> dict[str, str]:
+def worker_env(
+    settings: Settings, broker_url: str, redis_url: str, web_port: int, **extra: str
+) -> dict[str, str]:
     """The environment of a worker process started by the local stack."""
     env = dict(os.environ)
     env.update(
@@ -324,14 +371,13 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
-            [sys.executable, "-m", "streams", "worker", "-l", "info", "--without-web"
-             if self.env.get("STREAMS_WEB_PORT") == "0" else "--with-web"],
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker", "-l", "info"],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         log.close()
         return self
 

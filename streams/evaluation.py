@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,7 +143,7 @@ def naive_text(article: Mapping[str, Any]) -> str:
 
 
 class NaivePipeline:
-    """The baseline: datasketch MinHash (128, per-shingle ``update``) + ``MinHashLSH`` at 0.8, query then insert.
+    """The baseline: datasketch MinHash (128, per-shingle ``update``), ``MinHashLSH`` at 0.8, query, insert.
 
     With ``storage_config`` it uses datasketch's own Redis storage, as a do-it-yourself service would.
     """
@@ -156,6 +156,7 @@ class NaivePipeline:
         self.num_perm = num_perm
         self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, storage_config=storage_config)
         self._minhash_cls = __import__("datasketch").MinHash
+        self._order: dict[str, int] = {}
 
     def signature(self, text: str) -> Any:
         minhash = self._minhash_cls(num_perm=self.num_perm)
@@ -168,15 +169,10 @@ class NaivePipeline:
         matches = self.lsh.query(minhash)
         if matches:
             first = sorted(matches, key=str)[0]
-            return Outcome(article_id, "duplicate", first.decode() if isinstance(first, bytes) else str(first))
+            return Outcome(
+                article_id, "duplicate", first.decode() if isinstance(first, bytes) else str(first)
+            )
         if article_id not in self.lsh:
             self.lsh.insert(article_id, minhash)
         return Outcome(article_id, "unique")
 
-
-def group_by(items: Sequence[Mapping[str, Any]], key: str) -> dict[str, list[Mapping[str, Any]]]:
-    """Items grouped by one field's value (used by reports)."""
-    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for item in items:
-        groups[str(item.get(key))].append(item)
-    return dict(groups)

@@ -14,6 +14,7 @@ swapped word, and shared function-word n-grams such as "of the" no longer link u
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -29,13 +30,15 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 #: Function words dropped before shingling (they carry no story and link unrelated texts).
 STOP_WORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from further
-    had has have having he her here hers herself him himself his how i if in into is it its itself just
-    me more most my myself no nor not now of off on once only or other our ours ourselves out over own
-    same she should so some such than that the their theirs them themselves then there these they this
-    those through to too under until up very was we were what when where which while who whom why will
-    with would you your yours yourself yourselves said says say told according mr mrs ms""".split()
+    """
+    a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me more
+    most my myself no nor not now of off on once only or other our ours ourselves out over own same she
+    should so some such than that the their theirs them themselves then there these they this those
+    through to too under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves said says say told according mr mrs ms
+    """.split()  # noqa: SIM905  (a word list reads better as text)
 )
 
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -138,7 +141,9 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def hash_shingles(items: Sequence[str]) -> np.ndarray:
     """64-bit xxhash of each shingle, in text order (duplicates kept)."""
-    return np.fromiter((xxhash.xxh3_64_intdigest(s.encode("utf-8")) for s in items), dtype=np.uint64, count=len(items))
+    return np.fromiter(
+        (xxhash.xxh3_64_intdigest(s.encode("utf-8")) for s in items), dtype=np.uint64, count=len(items)
+    )
 
 
 def anchored_chunks(ordered: np.ndarray, divisor: int, min_length: int, sample: int) -> list[int]:
@@ -153,7 +158,7 @@ def anchored_chunks(ordered: np.ndarray, divisor: int, min_length: int, sample: 
     anchors = np.flatnonzero(ordered % np.uint64(divisor) == 0)
     chunks = {
         xxhash.xxh3_64_intdigest(ordered[a:b].tobytes(), seed=2 << 20)
-        for a, b in zip(anchors[:-1], anchors[1:], strict=True)
+        for a, b in itertools.pairwise(anchors)
         if b - a >= min_length
     }
     return sorted(chunks)[:sample]
@@ -165,8 +170,8 @@ def minhash(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
     if hashes.size == 0:
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
     # uint64 arithmetic wraps mod 2**64, which is what the multiply-shift family needs.
-    values = (np.multiply.outer(hashes, a) + b) >> _SHIFT32
-    return values.min(axis=0).astype(np.uint32)
+    values: np.ndarray = (np.multiply.outer(hashes, a) + b) >> _SHIFT32
+    return np.asarray(values.min(axis=0), dtype=np.uint32)
 
 
 def exact_key(text: str) -> str:
@@ -193,7 +198,9 @@ def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
     # The lead (the first shingles) gets bands of its own so that an excerpt, whose Jaccard with the
     # full story is low, still meets the story it was cut from as a candidate; anchored chunks do the
     # same for a passage taken from the middle.
-    lead = minhash(np.unique(ordered[: params.lead_shingles]), params.lead_bands * params.lead_rows, params.seed + 1)
+    lead = minhash(
+        np.unique(ordered[: params.lead_shingles]), params.lead_bands * params.lead_rows, params.seed + 1
+    )
     chunks = anchored_chunks(ordered, params.chunk_divisor, params.chunk_min_shingles, params.chunk_sample)
     return Fingerprint(
         url_key=url_key(url),
@@ -261,7 +268,9 @@ class Rule:
     lead_containment_threshold: float
 
 
-def verify(new: Fingerprint, old_signature: bytes, old_lead: bytes, old_count: int, rule: Rule) -> Match | None:
+def verify(
+    new: Fingerprint, old_signature: bytes, old_lead: bytes, old_count: int, rule: Rule
+) -> Match | None:
     """The decision rule for one LSH candidate, on compact signatures.
 
     A near duplicate when
@@ -280,7 +289,10 @@ def verify(new: Fingerprint, old_signature: bytes, old_lead: bytes, old_count: i
     if jaccard >= rule.jaccard_threshold:
         return Match("jaccard", jaccard, rule.jaccard_threshold, jaccard)
     contained = containment(jaccard_lower_bound(jaccard, len(old_signature)), new.shingle_count, old_count)
-    if min(new.shingle_count, old_count) >= rule.min_containment_shingles and contained >= rule.containment_threshold:
+    if (
+        min(new.shingle_count, old_count) >= rule.min_containment_shingles
+        and contained >= rule.containment_threshold
+    ):
         return Match("containment", contained, rule.containment_threshold, jaccard)
     if contained >= rule.lead_containment_threshold:
         lead = estimate_jaccard(new.compact_lead(), old_lead)

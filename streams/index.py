@@ -98,7 +98,7 @@ def script_args(
     url: str,
     epoch: str,
     now: float | None = None,
-) -> list[str | bytes | int]:
+) -> list[str | bytes | int | float]:
     """The ARGV of ``decide.lua`` for one article (pure; see the script's header)."""
     now = time.time() if now is None else now
     gen_seconds = config.generation_seconds
@@ -114,7 +114,7 @@ def script_args(
     id_shard, id_field = keyed(xxhash.xxh3_128_hexdigest(article_id.encode("utf-8")), "i")
     url_shard, url_field = keyed(fp.url_key, "u")
     exact_shard, exact_field = keyed(fp.exact_key, "x")
-    args: list[str | bytes | int] = [
+    args: list[str | bytes | int | float] = [
         config.prefix,
         generation,
         config.generations,

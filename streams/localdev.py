@@ -24,7 +24,14 @@ from rich.console import Console
 from rich.table import Table
 
 from streams.client import ArticleProducer
-from streams.localstack import BrokerProcess, RedisProcess, create_topics, free_port, start_broker, start_redis
+from streams.localstack import (
+    BrokerProcess,
+    RedisProcess,
+    create_topics,
+    free_port,
+    start_broker,
+    start_redis,
+)
 from streams.settings import Settings
 
 
@@ -127,7 +134,9 @@ def summary_tables(inputs: list[dict[str, Any]], decisions: list[dict[str, Any]]
             status = "missing" if decision is None else _status(decision)
             per_kind.setdefault(article.get("label_kind", "?"), Counter())[status] += 1
         for kind, c in sorted(per_kind.items()):
-            kinds.add_row(kind, str(sum(c.values())), str(c["unique"]), str(c["duplicate"]), str(c["rejected"]))
+            kinds.add_row(
+                kind, str(sum(c.values())), str(c["unique"]), str(c["duplicate"]), str(c["rejected"])
+            )
         tables.append(kinds)
     examples = Table(title="Some duplicates and their evidence")
     for col in ("article", "copy of", "match", "measure", "similarity", "threshold"):
@@ -156,7 +165,13 @@ def _status(decision: dict[str, Any]) -> str:
 
 
 def run_dev(
-    settings: Settings, input_path: Path, *, workers: int, keep_running: bool, timeout: float, console: Console
+    settings: Settings,
+    input_path: Path,
+    *,
+    workers: int,
+    keep_running: bool,
+    timeout: float,
+    console: Console,
 ) -> None:
     """The ``streams dev`` command (blocking)."""
     from streams.cli import read_jsonl_lines, strip_labels
@@ -168,7 +183,8 @@ def run_dev(
     with local_stack(settings, workers) as s:
         console.print(
             f"broker [cyan]{s.broker.bootstrap}[/cyan]  redis [cyan]{s.redis.url}[/cyan]  "
-            f"worker(s) [cyan]{', '.join(f'http://127.0.0.1:{p}/' for p in s.web_ports)}[/cyan]  logs {s.workdir}"
+            f"worker(s) [cyan]{', '.join(f'http://127.0.0.1:{p}/' for p in s.web_ports)}[/cyan]  "
+            f"logs {s.workdir}"
         )
         with ArticleProducer([s.broker.bootstrap], settings.topic_raw) as producer:
             for line in lines:

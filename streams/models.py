@@ -235,7 +235,9 @@ def parse_article(
     try:
         decoded = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return _reject("bad_encoding", f"message is not UTF-8: {exc.reason} at byte {exc.start}", payload, position)
+        return _reject(
+            "bad_encoding", f"message is not UTF-8: {exc.reason} at byte {exc.start}", payload, position
+        )
     if _nesting_depth(payload) > _MAX_NESTING:
         return _reject("invalid_json", f"JSON nested deeper than {_MAX_NESTING} levels", payload, position)
     try:
@@ -243,7 +245,9 @@ def parse_article(
     except (ValueError, RecursionError) as exc:
         return _reject("invalid_json", f"not valid JSON: {exc}"[:300], payload, position)
     if not isinstance(obj, dict):
-        return _reject("not_an_object", f"expected a JSON object, got {type(obj).__name__}", payload, position)
+        return _reject(
+            "not_an_object", f"expected a JSON object, got {type(obj).__name__}", payload, position
+        )
     url = obj.get("url")
     if url is None or (isinstance(url, str) and not url.strip()):
         return _reject("missing_url", "the required field 'url' is missing or empty", payload, position)
@@ -255,7 +259,9 @@ def parse_article(
     if article_id is not None and not isinstance(article_id, str | int):
         return _reject("invalid_field", "field 'id' must be a string or an integer", payload, position)
     # Later rejections carry the id, so a downstream consumer can join them to the crawler's record.
-    known_id = str(article_id)[:_MAX_SHORT_FIELD_CHARS] if article_id is not None and str(article_id) else None
+    known_id = (
+        str(article_id)[:_MAX_SHORT_FIELD_CHARS] if article_id is not None and str(article_id) else None
+    )
     if known_id is None:
         from streams.fingerprint import article_id_for  # local: fingerprint imports cleaning, not models
 
@@ -290,4 +296,3 @@ def parse_article(
 def _refuse_constant(name: str) -> float:
     # NaN and Infinity are not JSON; passing them through would break strict consumers downstream.
     raise ValueError(f"{name} is not valid JSON")
-

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     topic_raw: str = Field("articles.raw", description="Input: raw articles from the crawler.")
     topic_unique: str = Field("articles.unique", description="Output: cleaned articles seen first.")
     topic_duplicates: str = Field("articles.duplicates", description="Output: copies, with their evidence.")
-    topic_rejected: str = Field("articles.rejected", description="Output: bad inputs with a code and the bytes.")
+    topic_rejected: str = Field(
+        "articles.rejected", description="Output: bad inputs with a code and the bytes."
+    )
     topic_partitions: int = Field(4, ge=1, le=1024, description="Partitions of topics the app creates.")
 
     # --- input bounds ------------------------------------------------------------------------------
@@ -76,7 +78,9 @@ class Settings(BaseSettings):
     chunk_sample: int = Field(10, ge=0, le=64, description="Anchored chunks indexed per article.")
 
     # --- decision rule ----------------------------------------------------------------------------
-    jaccard_threshold: float = Field(0.35, gt=0, le=1, description="Near duplicate at this estimated Jaccard.")
+    jaccard_threshold: float = Field(
+        0.35, gt=0, le=1, description="Near duplicate at this estimated Jaccard."
+    )
     containment_threshold: float = Field(
         0.6, gt=0, le=1, description="Excerpt: share of the new article's shingles found in an older one."
     )

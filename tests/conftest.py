@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from streams.localstack import BrokerProcess, RedisProcess, create_topics, free_port, start_broker, start_redis
+from streams.localstack import (
+    BrokerProcess,
+    RedisProcess,
+    create_topics,
+    free_port,
+    start_broker,
+    start_redis,
+)
 from streams.settings import Settings
 
 _counter = itertools.count()
@@ -67,7 +74,9 @@ def settings_factory(broker: BrokerProcess, redis_url: str) -> Callable[..., Set
 
     def factory(**overrides: Any) -> Settings:
         settings = make_settings(broker, redis_url, **overrides)
-        create_topics(broker.bootstrap, [settings.topic_raw, *settings.output_topics], settings.topic_partitions)
+        create_topics(
+            broker.bootstrap, [settings.topic_raw, *settings.output_topics], settings.topic_partitions
+        )
         return settings
 
     return factory
@@ -108,7 +117,9 @@ def worker_factory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
         proc.stop(timeout=10)
 
 
-def produce(broker: BrokerProcess, topic: str, payloads: list[bytes], keys: list[bytes | None] | None = None) -> None:
+def produce(
+    broker: BrokerProcess, topic: str, payloads: list[bytes], keys: list[bytes | None] | None = None
+) -> None:
     """Publish raw payloads and wait until the broker confirmed every one."""
     from streams.client import ArticleProducer
 

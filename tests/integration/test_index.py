@@ -27,7 +27,7 @@ def fp(settings: Settings, text: str, url: str) -> Fingerprint:
     return fingerprint(cleaned.text, url, settings.fingerprint_params())
 
 
-def run(coro):  # noqa: ANN001, ANN201
+def run(coro):
     return asyncio.run(coro)
 
 
@@ -122,7 +122,13 @@ def test_a_change_of_signature_parameters_starts_a_new_namespace(redis_url: str)
 
 @pytest.mark.parametrize(
     ("name", "text"),
-    [("spun", SPUN), ("edited", EDITED), ("excerpt", EXCERPT), ("same event", SAME_EVENT), ("unrelated", UNRELATED)],
+    [
+        ("spun", SPUN),
+        ("edited", EDITED),
+        ("excerpt", EXCERPT),
+        ("same event", SAME_EVENT),
+        ("unrelated", UNRELATED),
+    ],
 )
 def test_the_lua_rule_agrees_with_the_python_rule(settings: Settings, name: str, text: str):
     """For a second article after the wire story, Redis decides as streams.fingerprint.verify does."""
@@ -131,7 +137,9 @@ def test_the_lua_rule_agrees_with_the_python_rule(settings: Settings, name: str,
     expected = shares_a_band(new, old) and verify(
         new, old.compact_signature(), old.compact_lead(), old.shingle_count, index_config(settings).rule
     )
-    _, verdict = decide_all(settings, [("a", "https://a.example/1", WIRE), ("b", "https://b.example/2", text)])
+    _, verdict = decide_all(
+        settings, [("a", "https://a.example/1", WIRE), ("b", "https://b.example/2", text)]
+    )
     if expected:
         assert (verdict.status, verdict.measure) == ("duplicate", expected.measure), name
         assert verdict.similarity == pytest.approx(expected.value, abs=1e-3)
@@ -150,5 +158,3 @@ def test_the_sample_articles_decide_as_labelled(settings: Settings):
         cluster = labels[aid]["label_cluster"]
         assert (verdict.status == "duplicate") == (cluster in seen), (aid, labels[aid]["label_kind"])
         seen.add(cluster)
-
-

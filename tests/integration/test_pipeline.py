@@ -49,9 +49,18 @@ def test_every_input_gets_one_decision_on_the_right_topic(broker, settings_facto
     by_topic = Counter(d["_topic"] for d in decisions)
     assert by_topic == {settings.topic_unique: 2, settings.topic_duplicates: 2, settings.topic_rejected: 6}
     codes = sorted(d["error"] for d in decisions if d["_topic"] == settings.topic_rejected)
-    assert codes == ["bad_encoding", "empty_text", "invalid_json", "missing_url", "not_an_object", "too_large"]
+    assert codes == [
+        "bad_encoding",
+        "empty_text",
+        "invalid_json",
+        "missing_url",
+        "not_an_object",
+        "too_large",
+    ]
     dupes = {d["id"]: d for d in decisions if d["_topic"] == settings.topic_duplicates}
-    assert {d["duplicate_of"] for d in dupes.values()} == {"a1"} or {d["duplicate_of"] for d in dupes.values()} == {"b1"}
+    assert {d["duplicate_of"] for d in dupes.values()} == {"a1"} or {
+        d["duplicate_of"] for d in dupes.values()
+    } == {"b1"}
     for d in decisions:
         if d.get("id"):
             assert d["_key"] == d["id"]
@@ -82,7 +91,9 @@ def test_offline_dedup_gives_the_same_decisions_as_the_kafka_path(
     assert sorted(map(summary, kafka)) == sorted(summary(d.to_dict() | {}) for d in offline)
 
 
-def test_two_workers_share_the_partitions_and_decide_everything_once(broker, settings_factory, worker_factory):
+def test_two_workers_share_the_partitions_and_decide_everything_once(
+    broker, settings_factory, worker_factory
+):
     """With two workers in one group, every article still gets exactly one decision."""
     settings = settings_factory()
     worker_factory(settings, name="w1")

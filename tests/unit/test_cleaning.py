@@ -78,4 +78,6 @@ def test_html_extraction_keeps_the_article_and_drops_navigation():
     text, title = html_to_text(html)
     assert title == "Council backs libraries"
     assert "approved a budget" in text and "mobile library" in text
-    assert "Sport" not in text and "cookies" not in text and "Other headline" not in text and "var x" not in text
+    assert (
+        "Sport" not in text and "cookies" not in text and "Other headline" not in text and "var x" not in text
+    )

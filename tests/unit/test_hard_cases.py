@@ -115,14 +115,16 @@ Environmental groups said the switch would remove thousands of tonnes of emissio
 urged the government to electrify the remaining stretches of track instead of relying on batteries."""
 
 
-def fp(text: str, url: str = "https://harbourcitynews.example/flood-barrier") -> tuple[Fingerprint, bytes, int]:
+def fp(
+    text: str, url: str = "https://harbourcitynews.example/flood-barrier"
+) -> tuple[Fingerprint, bytes, int]:
     cleaned = clean_article(title="", text=text, html=None, max_chars=SETTINGS.max_text_chars)
     f = fingerprint(cleaned.text, url, PARAMS)
     return f, f.compact_signature(), f.shingle_count
 
 
 def rule(a: str, b: str) -> Match | None:
-    fa, sa, na = fp(a)
+    fa, _, _ = fp(a)
     fb, sb, nb = fp(b)
     if not shares_a_band(fa, fb):
         return None

@@ -49,7 +49,10 @@ def test_a_missing_id_defaults_to_the_canonical_url_hash():
         (json.dumps({"url": 42, "text": "x"}).encode(), "invalid_url"),
         (json.dumps({"url": "https://a.example/x", "text": " "}).encode(), "empty_text"),
         (json.dumps({"url": "https://a.example/x", "text": ["list"]}).encode(), "invalid_field"),
-        (json.dumps({"url": "https://a.example/x", "text": "t", "published_at": "yesterday"}).encode(), "invalid_field"),
+        (
+            json.dumps({"url": "https://a.example/x", "text": "t", "published_at": "yesterday"}).encode(),
+            "invalid_field",
+        ),
         (b"\xff\xfe binary", "bad_encoding"),
         (b'{"url": "https://a.example", "text": NaN}', "invalid_json"),
         (b"[" * 100 + b"]" * 100, "invalid_json"),
