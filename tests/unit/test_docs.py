@@ -24,4 +24,6 @@ def test_readme_settings_table_matches_the_settings():
 def write_table() -> None:
     text = README.read_text(encoding="utf-8")
     block = f"<!-- settings-table:start -->\n{settings_table()}\n<!-- settings-table:end -->"
-    README.write_text(re.sub(r"<!-- settings-table:start -->.*?<!-- settings-table:end -->", block, text, flags=re.DOTALL))
+    README.write_text(
+        re.sub(r"<!-- settings-table:start -->.*?<!-- settings-table:end -->", block, text, flags=re.DOTALL)
+    )

@@ -1,0 +1,1209 @@
+"""``streams bench``: throughput, latency, stage costs, index memory and growth, beside the naive baseline.
+
+The bench starts its own tansu broker and redis-server on free ports (it empties that Redis between
+parts, so it never touches a Redis of yours) and measures five things on the same articles:
+
+1. **End to end** through the broker and ``streams worker`` processes: the workers are started and
+   the bench waits until every one of them has been assigned partitions and decided warm-up articles;
+   then it produces N articles as fast as it can into ``articles.raw`` (one process, kafka-python,
+   its own CPU included in the machine's load) and reads every decision back from the output topics.
+   Throughput is N / (last decision's timestamp - first article's timestamp); latency is, per article,
+   the output record's timestamp minus the input record's (both Kafka CreateTime on this machine's
+   clock). Then it produces fresh articles at half that rate for ``--paced-seconds`` and reports the
+   latency percentiles there. CPU seconds of every process (workers, broker, Redis, the bench) over
+   the flood say where the cores went.
+2. **Stages**, in this process, one at a time: microseconds per article for parse, clean (text and
+   HTML inputs separately), fingerprint, the index call (one pipeline round trip per batch) and
+   encoding the decision.
+3. **Index memory**: Redis ``used_memory`` after indexing the N articles minus before, per article,
+   with Redis commands (``INFO commandstats``, script-internal calls included) and client round trips
+   per article. ``index_capacity`` is set to N: it sizes the small hashes the index lives in.
+4. **Growth**: the index call's cost after 10k, 100k and 1M articles; the filler articles are random
+   fingerprints sent through the same Lua script in big pipelines.
+5. **Baseline**: the naive datasketch pipeline (``MinHash.update`` per shingle, ``MinHashLSH`` at 0.8
+   with datasketch's own Redis storage, query then insert) on the first articles of the same data,
+   and the project's offline engine on the very same articles, with the ratios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import faust
+import numpy as np
+from faust.cli import AppCommand, option
+from pydantic import SecretStr
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from streams.agents import encode_decision
+from streams.cleaning import clean_article
+from streams.dedup import Deduplicator, PrepareConfig, PreparedArticle, index_config, prepare, to_decision
+from streams.fingerprint import Fingerprint, fingerprint
+from streams.index import RedisIndex
+from streams.models import Rejection, SourcePosition, parse_article
+from streams.settings import Settings
+
+#: The targets of docs/performance.md, checked at the end of every run.
+TARGETS = {
+    "e2e_1_worker_articles_per_s": 1000.0,
+    "e2e_2_workers_articles_per_s": 2000.0,
+    "speedup_over_baseline": 10.0,
+    "p99_ms_at_half_rate": 100.0,
+    "redis_bytes_per_article": 1000.0,
+    "growth_ratio_1m_over_10k": 1.5,
+}
+JOIN_TIMEOUT_SECONDS = 180.0
+
+
+# --------------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One input message: key, payload and the article id (for matching its decision)."""
+
+    key: bytes
+    payload: bytes
+    article_id: str
+    is_html: bool
+
+
+def item_of(article: dict[str, Any]) -> Item:
+    """An article dict (labels removed) as the crawler would send it."""
+    body = {k: v for k, v in article.items() if not k.startswith("label_")}
+    article_id = str(body.get("id") or body.get("url"))
+    body["id"] = article_id
+    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    return Item(article_id.encode("utf-8"), payload, article_id, not body.get("text"))
+
+
+def synthetic_items(n: int, seed: int, prefix: str = "") -> list[Item]:
+    """``n`` realistic articles (300-800 words, about 30% near duplicates), ids prefixed."""
+    from streams.synthetic import generate_stream
+
+    items = []
+    for article in generate_stream(n, duplicate_share=0.3, seed=seed):
+        if prefix:
+            article["id"] = prefix + str(article["id"])
+        items.append(item_of(article))
+    return items
+
+
+def file_items(path: Path, n: int, cycle_tag: str = "") -> list[Item]:
+    """``n`` articles from a JSONL file, repeated with new ids and URLs if the file is shorter."""
+    lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+    items: list[Item] = []
+    for i in range(n):
+        line = lines[i % len(lines)]
+        try:
+            article = json.loads(line)
+        except ValueError:
+            items.append(Item(f"bad-{i}".encode(), line, f"bad-{i}", False))
+            continue
+        if not isinstance(article, dict):
+            items.append(Item(f"bad-{i}".encode(), line, f"bad-{i}", False))
+            continue
+        cycle = i // len(lines)
+        if cycle or cycle_tag:
+            tag = f"{cycle_tag}{cycle}"
+            article["id"] = f"{article.get('id') or i}-{tag}"
+            article["url"] = f"{article.get('url', 'https://bench.example/')}#{tag}"
+        items.append(item_of(article))
+    return items
+
+
+def html_items(n: int, seed: int) -> list[Item]:
+    """``n`` HTML pages (the synthetic ``html`` copy of fresh originals), for the HTML cleaning stage."""
+    from streams.synthetic import generate_stream, make_copy
+
+    rng = random.Random(seed)
+    originals = [a for a in generate_stream(n, duplicate_share=0.0, seed=seed, same_event_share=0.0)]
+    return [item_of(make_copy("html", original, rng)) for original in originals]
+
+
+# --------------------------------------------------------------------------------------------------
+# Small measuring helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    """p50, p95, p99 and max of some values (nearest rank); zeros when there are none."""
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
+    ordered = sorted(values)
+
+    def rank(q: float) -> float:
+        return float(ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))])
+
+    return {"p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99), "max": float(ordered[-1])}
+
+
+def process_cpu_seconds(pid: int | None, children: bool = True) -> float:
+    """User + system CPU seconds of a process and, by default, its live children (0 if it is gone)."""
+    if pid is None:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for candidate in [pid, *(_children(pid) if children else [])]:
+        try:
+            fields = Path(f"/proc/{candidate}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def machine_info() -> dict[str, Any]:
+    """nproc, CPU model, memory, load and versions: the context every figure needs."""
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_kb = int(line.split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+@contextlib.contextmanager
+def count_round_trips() -> Iterator[Counter[str]]:
+    """Count requests written to Redis connections (a pipeline is one), sync and asyncio clients."""
+    import redis.asyncio.connection as async_conn
+    import redis.connection as sync_conn
+
+    counts: Counter[str] = Counter()
+    sync_original = sync_conn.AbstractConnection.send_packed_command
+    async_original = async_conn.AbstractConnection.send_packed_command
+
+    def sync_send(self: Any, command: Any, check_health: bool = True) -> None:
+        counts["sync"] += 1
+        sync_original(self, command, check_health)
+
+    async def async_send(self: Any, command: Any, check_health: bool = True) -> None:
+        counts["async"] += 1
+        await async_original(self, command, check_health)
+
+    sync_conn.AbstractConnection.send_packed_command = sync_send  # type: ignore[method-assign]
+    async_conn.AbstractConnection.send_packed_command = async_send  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        sync_conn.AbstractConnection.send_packed_command = sync_original  # type: ignore[method-assign]
+        async_conn.AbstractConnection.send_packed_command = async_original  # type: ignore[method-assign]
+
+
+@dataclass
+class RedisSnapshot:
+    """``used_memory``, total commands and per-command calls at one moment."""
+
+    used_memory: int
+    total_commands: int
+    calls: dict[str, int]
+
+    @classmethod
+    def take(cls, client: Any) -> RedisSnapshot:
+        memory = client.info("memory")
+        stats = client.info("stats")
+        commands = client.info("commandstats")
+        calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in commands.items()}
+        return cls(int(memory["used_memory"]), int(stats["total_commands_processed"]), calls)
+
+    def delta(self, before: RedisSnapshot, articles: int) -> dict[str, Any]:
+        """Memory and commands per article between two snapshots (INFO itself excluded)."""
+        n = max(1, articles)
+        calls = {k: v - before.calls.get(k, 0) for k, v in self.calls.items() if k != "info"}
+        calls = {k: v for k, v in sorted(calls.items(), key=lambda kv: -kv[1]) if v > 0}
+        return {
+            "articles": articles,
+            "used_memory_delta_bytes": self.used_memory - before.used_memory,
+            "bytes_per_article": (self.used_memory - before.used_memory) / n,
+            # INFO runs three times per snapshot; those calls are not the index's.
+            "top_level_commands_per_article": (self.total_commands - before.total_commands - 3) / n,
+            "commands_per_article_incl_script_calls": sum(calls.values()) / n,
+            "calls_per_article": {k: round(v / n, 2) for k, v in calls.items()},
+        }
+
+
+def sync_redis(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+def bench_settings(base: Settings, broker_url: str, redis_url: str, capacity: int, tag: str) -> Settings:
+    """Settings of one bench run: its own topics, group and index namespace."""
+    return base.model_copy(
+        update={
+            "broker": broker_url,
+            "redis_url": SecretStr(redis_url),
+            "app_id": f"bench-{tag}",
+            "namespace": f"bench-{tag}",
+            "topic_raw": f"bench-{tag}.raw",
+            "topic_unique": f"bench-{tag}.unique",
+            "topic_duplicates": f"bench-{tag}.duplicates",
+            "topic_rejected": f"bench-{tag}.rejected",
+            "index_capacity": max(1000, capacity),
+            "broker_session_timeout_seconds": 6.0,
+        }
+    )
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment that gives a worker process exactly these settings."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"STREAMS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    env.update(PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. End to end
+# --------------------------------------------------------------------------------------------------
+
+
+class DecisionReader(threading.Thread):
+    """Reads every output topic from the beginning and notes each decision's key, timestamp and topic."""
+
+    def __init__(self, bootstrap: str, settings: Settings) -> None:
+        super().__init__(daemon=True, name="decision-reader")
+        from kafka import KafkaConsumer, TopicPartition
+
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=[bootstrap],
+            enable_auto_commit=False,
+            check_crcs=False,
+            fetch_max_wait_ms=50,
+            max_partition_fetch_bytes=16 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
+        partitions = [
+            TopicPartition(t, p) for t in settings.output_topics for p in range(settings.topic_partitions)
+        ]
+        self.consumer.assign(partitions)
+        self.consumer.seek_to_beginning(*partitions)
+        self.seen: dict[bytes, tuple[int, str]] = {}
+        self.duplicates_read = 0
+        self._stop_event = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while not self._stop_event.is_set():
+                for records in self.consumer.poll(timeout_ms=100, max_records=10_000).values():
+                    for record in records:
+                        key = bytes(record.key or b"")
+                        if key in self.seen:
+                            self.duplicates_read += 1
+                        else:
+                            self.seen[key] = (int(record.timestamp), record.topic)
+        except BaseException as exc:  # reported by wait_for; the bench must not hang on a dead reader
+            self.error = exc
+        finally:
+            self.consumer.close()
+
+    def wait_for(self, keys: Sequence[bytes], timeout: float, on_progress: Callable[[int], None]) -> int:
+        """Block until every key has a decision or the time is up; returns how many arrived."""
+        deadline = time.monotonic() + timeout
+        done = 0
+        pending = list(keys)
+        while time.monotonic() < deadline and self.error is None:
+            pending = [k for k in pending if k not in self.seen]
+            on_progress(len(keys) - len(pending) - done)
+            done = len(keys) - len(pending)
+            if not pending:
+                break
+            time.sleep(0.05)
+        return done
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(10)
+
+
+def worker_status(port: int) -> dict[str, Any]:
+    """The worker's ``/api/status`` (empty when it does not answer yet)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2) as response:  # noqa: S310
+            data: dict[str, Any] = json.loads(response.read())
+            return data
+    except (OSError, ValueError):
+        return {}
+
+
+def worker_stage_seconds(port: int) -> dict[str, tuple[float, float]]:
+    """Sum and count of ``streams_stage_seconds`` per stage, from the worker's ``/metrics``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:  # noqa: S310
+            text = response.read().decode()
+    except OSError:
+        return {}
+    stages: dict[str, tuple[float, float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "streams_stage_seconds":
+            continue
+        for sample in family.samples:
+            stage = sample.labels.get("stage", "")
+            total, count = stages.get(stage, (0.0, 0.0))
+            if sample.name.endswith("_sum"):
+                total += sample.value
+            elif sample.name.endswith("_count"):
+                count += sample.value
+            stages[stage] = (total, count)
+    return stages
+
+
+class Producer:
+    """kafka-python producer of pre-serialised items; every send is stamped and confirmed."""
+
+    def __init__(self, bootstrap: str, topic: str, linger_ms: int) -> None:
+        from kafka import KafkaProducer
+
+        self.topic = topic
+        self.failed = 0
+        self.producer = KafkaProducer(
+            bootstrap_servers=[bootstrap],
+            acks="all",
+            linger_ms=linger_ms,
+            batch_size=1024 * 1024,
+            max_request_size=8 * 1024 * 1024,
+            retries=5,
+        )
+
+    def send(self, item: Item) -> int:
+        now_ms = int(time.time() * 1000)
+        future = self.producer.send(self.topic, key=item.key, value=item.payload, timestamp_ms=now_ms)
+        future.add_errback(self._failed)
+        return now_ms
+
+    def _failed(self, _: BaseException) -> None:
+        self.failed += 1
+
+    def close(self) -> None:
+        self.producer.flush(120)
+        self.producer.close(30)
+
+
+@dataclass
+class StackProcesses:
+    """What the e2e part runs: broker, Redis and the workers (for CPU accounting)."""
+
+    broker_pid: int | None
+    redis_pid: int | None
+    worker_pids: list[int | None] = field(default_factory=list)
+
+    def cpu(self) -> dict[str, float]:
+        return {
+            "workers": sum(process_cpu_seconds(pid) for pid in self.worker_pids),
+            "broker": process_cpu_seconds(self.broker_pid),
+            "redis": process_cpu_seconds(self.redis_pid),
+            "bench_producer_and_reader": process_cpu_seconds(os.getpid(), children=False),
+        }
+
+
+def latency_summary(produced: dict[bytes, int], reader: DecisionReader) -> dict[str, Any]:
+    """Throughput and latency of a set of produced items, from the Kafka timestamps."""
+    latencies, outputs = [], []
+    topics: Counter[str] = Counter()
+    for key, sent_ms in produced.items():
+        got = reader.seen.get(key)
+        if got is None:
+            continue
+        latencies.append(max(0, got[0] - sent_ms))
+        outputs.append(got[0])
+        topics[got[1].rsplit(".", 1)[-1]] += 1
+    decided = len(latencies)
+    first_in = min(produced.values()) if produced else 0
+    last_out = max(outputs) if outputs else first_in
+    seconds = max(1e-3, (last_out - first_in) / 1000)
+    return {
+        "articles": len(produced),
+        "decided": decided,
+        "seconds": round(seconds, 3),
+        "articles_per_s": round(decided / seconds, 1),
+        "latency_ms": percentiles(latencies),
+        "outcomes": dict(topics),
+    }
+
+
+def run_end_to_end(
+    base: Settings,
+    workers: int,
+    flood: Sequence[Item],
+    paced_source: Callable[[int], list[Item]],
+    paced_seconds: float,
+    workdir: Path,
+    bar: Progress,
+) -> dict[str, Any]:
+    """Part 1 for one worker count: join, flood, then produce at half the measured rate."""
+    from streams.cli import WorkerProcess
+    from streams.localstack import create_topics, free_port, start_broker, start_redis
+
+    tag = f"{workers}w-{uuid.uuid4().hex[:6]}"
+    run_dir = workdir / f"e2e-{tag}"
+    run_dir.mkdir(parents=True)
+    with start_broker(run_dir) as broker, start_redis(run_dir) as redis_server:
+        settings = bench_settings(base, broker.url, redis_server.url, len(flood), tag)
+        create_topics(broker.bootstrap, [settings.topic_raw, *settings.output_topics], settings.topic_partitions)
+        ports = [free_port() for _ in range(workers)]
+        procs = [
+            WorkerProcess(settings_env(settings, STREAMS_WEB_PORT=str(port)), run_dir / f"worker-{i}.log").start()
+            for i, port in enumerate(ports)
+        ]
+        reader = DecisionReader(broker.bootstrap, settings)
+        reader.start()
+        try:
+            stack = StackProcesses(
+                broker.pid, redis_server.pid, [p.process.pid if p.process else None for p in procs]
+            )
+            join_seconds = wait_for_workers(broker.bootstrap, settings, ports, procs, reader, bar)
+            # The flood: as fast as one producer can send, into a joined group.
+            producer = Producer(broker.bootstrap, settings.topic_raw, linger_ms=20)
+            produced: dict[bytes, int] = {}
+            cpu_before = stack.cpu()
+            task = bar.add_task(f"{workers} worker(s): flood", total=len(flood))
+            started = time.perf_counter()
+            for item in flood:
+                produced[item.key] = producer.send(item)
+            producer.producer.flush(120)
+            produce_seconds = time.perf_counter() - started
+            reader.wait_for(list(produced), 600.0, lambda n: bar.advance(task, n))
+            cpu_after = stack.cpu()
+            flood_result = latency_summary(produced, reader)
+            flood_result["producer_seconds"] = round(produce_seconds, 3)
+            flood_result["producer_failed"] = producer.failed
+            flood_result["cpu_us_per_article"] = {
+                name: round((cpu_after[name] - cpu_before[name]) / max(1, len(flood)) * 1e6, 1) for name in cpu_after
+            }
+            flood_result["cpu_share_of_machine"] = round(
+                sum(cpu_after[k] - cpu_before[k] for k in cpu_after)
+                / max(1e-9, flood_result["seconds"] * (os.cpu_count() or 1)),
+                3,
+            )
+            producer.close()
+            # Paced: fresh articles at half the measured rate.
+            rate = max(1.0, flood_result["articles_per_s"] / 2)
+            paced_items = paced_source(max(10, int(rate * paced_seconds)))
+            paced = run_paced(broker.bootstrap, settings.topic_raw, paced_items, rate, reader, bar, workers)
+            stages = merge_stage_metrics([worker_stage_seconds(port) for port in ports])
+        finally:
+            reader.stop()
+            for proc in procs:
+                proc.stop()
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return {
+        "workers": workers,
+        "join_seconds": round(join_seconds, 1),
+        "max_rate": flood_result,
+        "half_rate": paced,
+        "worker_stage_us_per_article": stages,
+        "duplicate_decisions_read": reader.duplicates_read,
+    }
+
+
+def wait_for_workers(
+    bootstrap: str,
+    settings: Settings,
+    ports: Sequence[int],
+    procs: Sequence[Any],
+    reader: DecisionReader,
+    bar: Progress,
+) -> float:
+    """Send warm-up articles until every worker has decided some, then until all warm-ups are back.
+
+    A worker only receives messages once the group (with it in) is synced, so "every worker received
+    something" means the group is complete and no rebalance is pending.
+    """
+    from streams.synthetic import generate_stream
+
+    warm = [item_of(dict(a, id=f"warmup-{i}", url=f"https://warmup.example/{i}")) for i, a in
+            enumerate(generate_stream(40, duplicate_share=0.0, seed=4242, same_event_share=0.0))]  # fmt: skip
+    producer = Producer(bootstrap, settings.topic_raw, linger_ms=0)
+    task = bar.add_task(f"{len(ports)} worker(s): joining", total=len(ports))
+    started = time.monotonic()
+    sent: list[bytes] = []
+    try:
+        joined: set[int] = set()
+        i = 0
+        while len(joined) < len(ports):
+            if time.monotonic() - started > JOIN_TIMEOUT_SECONDS:
+                raise click.ClickException(f"workers did not join in {JOIN_TIMEOUT_SECONDS:.0f}s")
+            if any(not p.running for p in procs):
+                raise click.ClickException("a worker exited while joining; see its log")
+            item = warm[i % len(warm)]
+            if i < len(warm):
+                producer.send(item)
+                producer.producer.flush(10)
+                sent.append(item.key)
+            i += 1
+            for n, port in enumerate(ports):
+                if n not in joined and worker_status(port).get("received", 0) > 0:
+                    joined.add(n)
+                    bar.advance(task)
+            time.sleep(0.2)
+        reader.wait_for(sent, 120.0, lambda n: None)
+    finally:
+        producer.close()
+    return time.monotonic() - started
+
+
+def run_paced(
+    bootstrap: str,
+    topic: str,
+    items: Sequence[Item],
+    rate: float,
+    reader: DecisionReader,
+    bar: Progress,
+    workers: int,
+) -> dict[str, Any]:
+    """Produce at a fixed rate (the crawler's steady state) and report the latency percentiles."""
+    producer = Producer(bootstrap, topic, linger_ms=2)
+    produced: dict[bytes, int] = {}
+    task = bar.add_task(f"{workers} worker(s): {rate:,.0f}/s paced", total=len(items))
+    start = time.perf_counter()
+    try:
+        for i, item in enumerate(items):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            produced[item.key] = producer.send(item)
+        producer.producer.flush(120)
+        reader.wait_for(list(produced), 300.0, lambda n: bar.advance(task, n))
+    finally:
+        producer.close()
+    result = latency_summary(produced, reader)
+    result["target_rate"] = round(rate, 1)
+    result["achieved_produce_rate"] = round(len(items) / max(1e-9, time.perf_counter() - start), 1)
+    return result
+
+
+def merge_stage_metrics(per_worker: Sequence[dict[str, tuple[float, float]]]) -> dict[str, float]:
+    """Mean microseconds per article of each stage, over every worker's histogram."""
+    totals: dict[str, list[float]] = {}
+    for stages in per_worker:
+        for stage, (total, count) in stages.items():
+            acc = totals.setdefault(stage, [0.0, 0.0])
+            acc[0] += total
+            acc[1] += count
+    return {stage: round(total / count * 1e6, 1) for stage, (total, count) in sorted(totals.items()) if count}
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. Stages, 3. memory
+# --------------------------------------------------------------------------------------------------
+
+
+def _per_article_us(fn: Callable[[Any], Any], inputs: Sequence[Any]) -> float:
+    if not inputs:
+        return 0.0
+    started = time.perf_counter()
+    for value in inputs:
+        fn(value)
+    return (time.perf_counter() - started) / len(inputs) * 1e6
+
+
+def measure_stages(items: Sequence[Item], html: Sequence[Item], config: PrepareConfig) -> dict[str, Any]:
+    """Microseconds per article of parse, clean (text, HTML), fingerprint and decision encoding."""
+    texts = [i for i in items if not i.is_html]
+    parsed = [p for p in (parse_article(i.payload, max_bytes=config.max_message_bytes) for i in texts)
+              if not isinstance(p, Rejection)]  # fmt: skip
+    html_parsed = [p for p in (parse_article(i.payload, max_bytes=config.max_message_bytes) for i in html)
+                   if not isinstance(p, Rejection)]  # fmt: skip
+
+    def clean(p: Any) -> Any:
+        return clean_article(
+            title=p.title, text=p.text, html=p.html, max_chars=config.max_text_chars, extractor=config.html_extractor
+        )
+
+    cleaned = [(clean(p), p.url) for p in parsed]
+    prepared = [p for p in (prepare(i.payload, config) for i in texts) if isinstance(p, PreparedArticle)]
+    from streams.index import IndexVerdict
+
+    verdict = IndexVerdict(status="unique", sequence=1, replayed=False)
+    return {
+        "articles": len(parsed),
+        "html_pages": len(html_parsed),
+        "mean_text_bytes": round(statistics.fmean(len(i.payload) for i in texts), 0) if texts else 0,
+        "us_per_article": {
+            "parse": round(_per_article_us(lambda i: parse_article(i.payload, max_bytes=config.max_message_bytes),
+                                           texts), 1),
+            "clean_text": round(_per_article_us(clean, parsed), 1),
+            "clean_html": round(_per_article_us(clean, html_parsed), 1),
+            "fingerprint": round(_per_article_us(lambda c: fingerprint(c[0].text, c[1], config.params), cleaned), 1),
+            "encode_decision": round(_per_article_us(lambda p: encode_decision(to_decision(p, verdict)), prepared), 1),
+        },
+    }  # fmt: skip
+
+
+async def index_many(
+    index: RedisIndex, prepared: Sequence[PreparedArticle], batch: int, bar: Progress, label: str
+) -> tuple[list[Any], list[float]]:
+    """Decide prepared articles in batches (one round trip each); returns verdicts and per-batch seconds."""
+    verdicts: list[Any] = []
+    seconds: list[float] = []
+    task = bar.add_task(label, total=len(prepared))
+    for start in range(0, len(prepared), batch):
+        chunk = prepared[start : start + batch]
+        t0 = time.perf_counter()
+        verdicts.extend(await index.decide_many([(a.fingerprint, a.article_id, a.raw.url) for a in chunk]))
+        seconds.append(time.perf_counter() - t0)
+        bar.advance(task, len(chunk))
+    return verdicts, seconds
+
+
+async def measure_index_memory(
+    redis_url: str, settings: Settings, prepared: Sequence[PreparedArticle], bar: Progress
+) -> dict[str, Any]:
+    """Part 3 (and the index stage of part 2): index N prepared articles into an empty Redis."""
+    client = sync_redis(redis_url)
+    client.flushall()
+    config = index_config(settings.model_copy(update={"index_capacity": max(1000, len(prepared))}), "bench-memory")
+    index = RedisIndex.from_url(redis_url, config)
+    await index.open()
+    await index.client.script_load(index._script.script)
+    before = RedisSnapshot.take(client)
+    with count_round_trips() as trips:
+        verdicts, seconds = await index_many(index, prepared, settings.batch_max_articles, bar, "indexing")
+    after = RedisSnapshot.take(client)
+    await index.close()
+    unique = sum(v.status == "unique" for v in verdicts)
+    result = after.delta(before, len(prepared))
+    result.update(
+        index_capacity=config.capacity,
+        shard_bits=config.shard_bits,
+        unique_articles=unique,
+        bytes_per_unique_article=round(result["used_memory_delta_bytes"] / max(1, unique), 1),
+        round_trips_per_article=round(sum(trips.values()) / max(1, len(prepared)), 4),
+        batch_articles=settings.batch_max_articles,
+        index_us_per_article=round(sum(seconds) / max(1, len(prepared)) * 1e6, 1),
+    )
+    result["bytes_per_article"] = round(result["bytes_per_article"], 1)
+    result["top_level_commands_per_article"] = round(result["top_level_commands_per_article"], 4)
+    result["commands_per_article_incl_script_calls"] = round(result["commands_per_article_incl_script_calls"], 1)
+    client.flushall()
+    client.close()
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. Growth
+# --------------------------------------------------------------------------------------------------
+
+
+def random_fingerprints(rng: np.random.Generator, count: int, template: Fingerprint) -> list[Fingerprint]:
+    """Fingerprints of made-up articles shaped like ``template``: random signatures, band hashes and keys."""
+    n_bands = len(template.band_hashes)
+    signatures = rng.integers(0, 2**32, size=(count, template.signature.size), dtype=np.uint32)
+    leads = rng.integers(0, 2**32, size=(count, template.lead_signature.size), dtype=np.uint32)
+    band_values = rng.integers(0, 2**63, size=(count, n_bands), dtype=np.uint64) * np.uint64(2)
+    keys = rng.integers(0, 2**63, size=(count, 4), dtype=np.uint64)
+    return [
+        dataclasses.replace(
+            template,
+            url_key=f"{int(keys[i, 0]):016x}{int(keys[i, 1]):016x}",
+            exact_key=f"{int(keys[i, 2]):016x}{int(keys[i, 3]):016x}",
+            signature=signatures[i],
+            lead_signature=leads[i],
+            band_hashes=tuple(int(x) for x in band_values[i]),
+        )
+        for i in range(count)
+    ]
+
+
+async def measure_growth(
+    redis_url: str,
+    settings: Settings,
+    real: Sequence[PreparedArticle],
+    points: Sequence[int],
+    bar: Progress,
+    sample: int = 640,
+) -> dict[str, Any]:
+    """Part 4: the index call's cost (real articles, batches as the worker sends them) as the index fills."""
+    client = sync_redis(redis_url)
+    client.flushall()
+    capacity = max(points)
+    config = index_config(settings.model_copy(update={"index_capacity": capacity}), "bench-growth")
+    index = RedisIndex.from_url(redis_url, config)
+    await index.open()
+    base_memory = RedisSnapshot.take(client).used_memory
+    rng = np.random.default_rng(7)
+    filled = 0
+    rows = []
+    fill_task = bar.add_task("growth: filling the index", total=capacity)
+    for point_no, point in enumerate(sorted(points)):
+        while filled < point - sample * point_no:
+            count = min(4000, point - sample * point_no - filled)
+            fps = random_fingerprints(rng, count, real[0].fingerprint)
+            half = count // 2
+            chunks = [fps[:half], fps[half:]]
+            # Two pipelines at once, so the client builds one while Redis runs the other.
+            await asyncio.gather(*[
+                index.decide_many([(fp, f"g{filled + c * half + j}", f"https://growth.example/{filled + c * half + j}")
+                                   for j, fp in enumerate(chunk)])
+                for c, chunk in enumerate(chunks) if chunk
+            ])  # fmt: skip
+            filled += count
+            bar.advance(fill_task, count)
+        chosen = [real[(point_no * sample + j) % len(real)] for j in range(min(sample, len(real)))]
+        size_before = await index.size()
+        _, seconds = await index_many(index, chosen, settings.batch_max_articles, bar, f"growth: index call at {point:,}")
+        per_batch_us = [s / settings.batch_max_articles * 1e6 for s in seconds]
+        memory = RedisSnapshot.take(client).used_memory - base_memory
+        rows.append({
+            "indexed_articles": size_before,
+            "index_us_per_article": round(sum(seconds) / max(1, len(chosen)) * 1e6, 1),
+            "batch_us_per_article": {k: round(v, 1) for k, v in percentiles(per_batch_us).items()},
+            "redis_bytes_per_article": round(memory / max(1, size_before), 1),
+        })  # fmt: skip
+    await index.close()
+    client.flushall()
+    client.close()
+    flat = rows[-1]["index_us_per_article"] / max(1e-9, rows[0]["index_us_per_article"]) if rows else 0.0
+    return {"index_capacity": capacity, "sample_articles_per_point": sample, "points": rows,
+            "ratio_last_over_first": round(flat, 2)}  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. Baseline
+# --------------------------------------------------------------------------------------------------
+
+
+def measure_naive(redis_url: str, items: Sequence[Item], bar: Progress) -> dict[str, Any]:
+    """The naive datasketch pipeline with its own Redis storage over the items, in this process."""
+    from urllib.parse import urlsplit
+
+    from streams.evaluation import NaivePipeline, naive_text
+
+    client = sync_redis(redis_url)
+    client.flushall()
+    parts = urlsplit(redis_url)
+    storage = {"type": "redis", "basename": b"naive", "redis": {"host": parts.hostname, "port": parts.port}}
+    before = RedisSnapshot.take(client)
+    task = bar.add_task("baseline: naive datasketch + Redis", total=len(items))
+    duplicates = 0
+    with count_round_trips() as trips:
+        pipeline = NaivePipeline(storage_config=storage)
+        started = time.perf_counter()
+        for i, item in enumerate(items):
+            try:
+                article = json.loads(item.payload)
+            except ValueError:
+                continue
+            outcome = pipeline.decide(str(article.get("id") or f"line-{i}"), naive_text(article))
+            duplicates += outcome.status == "duplicate"
+            bar.advance(task)
+        elapsed = time.perf_counter() - started
+    after = RedisSnapshot.take(client)
+    result = after.delta(before, len(items))
+    result.update(
+        seconds=round(elapsed, 3),
+        articles_per_s=round(len(items) / max(1e-9, elapsed), 1),
+        round_trips_per_article=round(sum(trips.values()) / max(1, len(items)), 2),
+        duplicates=duplicates,
+    )
+    client.flushall()
+    client.close()
+    return result
+
+
+async def measure_project_offline(
+    redis_url: str, settings: Settings, items: Sequence[Item], bar: Progress
+) -> dict[str, Any]:
+    """The project's engine in this process (parse, clean, fingerprint, index) over the same items."""
+    client = sync_redis(redis_url)
+    client.flushall()
+    config_settings = settings.model_copy(update={"index_capacity": max(1000, len(items))})
+    index = RedisIndex.from_url(redis_url, index_config(config_settings, "bench-offline"))
+    await index.open()
+    await index.client.script_load(index._script.script)
+    engine = Deduplicator(config_settings, index)
+    before = RedisSnapshot.take(client)
+    task = bar.add_task("baseline: streams engine, same articles", total=len(items))
+    duplicates = 0
+    batch = settings.batch_max_articles
+    with count_round_trips() as trips:
+        started = time.perf_counter()
+        for start in range(0, len(items), batch):
+            chunk = items[start : start + batch]
+            decisions = await engine.decide_many([(i.payload, SourcePosition()) for i in chunk])
+            duplicates += sum(d.status == "duplicate" for d in decisions)
+            bar.advance(task, len(chunk))
+        elapsed = time.perf_counter() - started
+    after = RedisSnapshot.take(client)
+    engine.close()
+    await index.close()
+    result = after.delta(before, len(items))
+    result.update(
+        seconds=round(elapsed, 3),
+        articles_per_s=round(len(items) / max(1e-9, elapsed), 1),
+        round_trips_per_article=round(sum(trips.values()) / max(1, len(items)), 4),
+        duplicates=duplicates,
+    )
+    client.flushall()
+    client.close()
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------------
+
+
+def target_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with the measured value and whether it is met (None when not measured)."""
+    e2e = report.get("end_to_end", {})
+
+    def rate(workers: int) -> float | None:
+        run = e2e.get(f"workers_{workers}")
+        return None if run is None else float(run["max_rate"]["articles_per_s"])
+
+    best = max((r for r in (rate(1), rate(2)) if r is not None), default=None)
+    naive = report.get("baseline", {}).get("naive", {}).get("articles_per_s")
+    p99s = [run["half_rate"]["latency_ms"]["p99"] for run in e2e.values() if isinstance(run, dict) and "half_rate" in run]
+    growth = report.get("growth", {}).get("ratio_last_over_first")
+    memory = report.get("index_memory", {}).get("bytes_per_article")
+    rows = [
+        ("end to end, 1 worker (articles/s)", ">=", TARGETS["e2e_1_worker_articles_per_s"], rate(1)),
+        ("end to end, 2 workers (articles/s)", ">=", TARGETS["e2e_2_workers_articles_per_s"], rate(2)),
+        ("throughput / naive baseline", ">=", TARGETS["speedup_over_baseline"],
+         best / naive if best and naive else None),
+        ("p99 latency at half the max rate (ms)", "<=", TARGETS["p99_ms_at_half_rate"], max(p99s) if p99s else None),
+        ("Redis bytes per indexed article", "<=", TARGETS["redis_bytes_per_article"], memory),
+        ("index cost at largest / smallest size", "<=", TARGETS["growth_ratio_1m_over_10k"], growth),
+    ]  # fmt: skip
+    out = []
+    for name, op, target, value in rows:
+        met = None if value is None else (value >= target if op == ">=" else value <= target)
+        out.append({"target": name, "op": op, "goal": target, "measured": value, "met": met})
+    return out
+
+
+def _fmt(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float | int):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def report_tables(report: dict[str, Any]) -> list[Table]:
+    """The rich tables of a report."""
+    tables = []
+    e2e = report.get("end_to_end", {})
+    if e2e.get("skipped") is None and e2e:
+        t = Table(title="1. End to end through tansu and Redis (Kafka timestamps, produce -> decision)")
+        for col in ("workers", "run", "articles", "articles/s", "p50 ms", "p95 ms", "p99 ms", "max ms"):
+            t.add_column(col, justify="right")
+        for run in e2e.values():
+            if not isinstance(run, dict) or "max_rate" not in run:
+                continue
+            for label, part in (("flood (max rate)", run["max_rate"]), ("paced at half", run["half_rate"])):
+                lat = part["latency_ms"]
+                t.add_row(str(run["workers"]), label, _fmt(part["decided"]), _fmt(part["articles_per_s"]),
+                          _fmt(lat["p50"]), _fmt(lat["p95"]), _fmt(lat["p99"]), _fmt(lat["max"]))  # fmt: skip
+        tables.append(t)
+        cpu = Table(title="CPU per article during the flood (us), by process: where the 2 cores go")
+        cpu.add_column("workers", justify="right")
+        names = ["workers", "broker", "redis", "bench_producer_and_reader"]
+        for name in [*names, "machine busy"]:
+            cpu.add_column(name, justify="right")
+        for run in e2e.values():
+            if isinstance(run, dict) and "max_rate" in run:
+                us = run["max_rate"]["cpu_us_per_article"]
+                cpu.add_row(str(run["workers"]), *[_fmt(us.get(n)) for n in names],
+                            f"{run['max_rate']['cpu_share_of_machine']:.0%}")  # fmt: skip
+        tables.append(cpu)
+    stages = report.get("stages", {})
+    if "us_per_article" in stages:
+        t = Table(title="2. Stages, one at a time in one process (us per article)")
+        t.add_column("stage")
+        t.add_column("us/article", justify="right")
+        t.add_column("in the workers (e2e, 1 worker)", justify="right")
+        in_worker = e2e.get("workers_1", {}).get("worker_stage_us_per_article", {}) if isinstance(e2e, dict) else {}
+        rows = dict(stages["us_per_article"])
+        rows["index (Redis, 1 round trip per batch)"] = report.get("index_memory", {}).get("index_us_per_article")
+        names = {"index (Redis, 1 round trip per batch)": "index"}
+        for name, value in rows.items():
+            t.add_row(name, _fmt(value, 1), _fmt(in_worker.get(names.get(name, name)), 1))
+        if in_worker.get("publish") is not None:
+            t.add_row("publish (send + broker ack, per article)", "-", _fmt(in_worker["publish"], 1))
+        tables.append(t)
+    memory = report.get("index_memory", {})
+    if "bytes_per_article" in memory:
+        t = Table(title="3. Redis per indexed article (used_memory delta from empty; INFO commandstats)")
+        for col in ("articles", "unique", "bytes/article", "bytes/unique", "round trips/article",
+                    "top-level cmds/article", "cmds incl. script calls/article"):  # fmt: skip
+            t.add_column(col, justify="right")
+        t.add_row(_fmt(memory["articles"]), _fmt(memory["unique_articles"]), _fmt(memory["bytes_per_article"]),
+                  _fmt(memory["bytes_per_unique_article"]), _fmt(memory["round_trips_per_article"], 4),
+                  _fmt(memory["top_level_commands_per_article"], 3),
+                  _fmt(memory["commands_per_article_incl_script_calls"], 1))  # fmt: skip
+        tables.append(t)
+    growth = report.get("growth", {})
+    if growth.get("points"):
+        t = Table(title="4. Index call cost as the index grows (real articles, batches of 64)")
+        for col in ("indexed articles", "us/article", "batch p50", "batch p99", "Redis bytes/article"):
+            t.add_column(col, justify="right")
+        for row in growth["points"]:
+            b = row["batch_us_per_article"]
+            t.add_row(_fmt(row["indexed_articles"]), _fmt(row["index_us_per_article"], 1), _fmt(b["p50"], 1),
+                      _fmt(b["p99"], 1), _fmt(row["redis_bytes_per_article"]))  # fmt: skip
+        tables.append(t)
+    baseline = report.get("baseline", {})
+    if "naive" in baseline:
+        t = Table(title=f"5. Beside the naive baseline, same {baseline['naive']['articles']:,} articles")
+        for col in ("pipeline", "articles/s", "Redis bytes/article", "round trips/article", "cmds/article"):
+            t.add_column(col, justify="right" if col != "pipeline" else "left")
+        for name, key in (("naive datasketch + Redis storage", "naive"), ("streams engine, one process", "streams")):
+            part = baseline[key]
+            t.add_row(name, _fmt(part["articles_per_s"]), _fmt(part["bytes_per_article"]),
+                      _fmt(part["round_trips_per_article"], 3), _fmt(part["commands_per_article_incl_script_calls"], 1))
+        ratios = baseline.get("ratios", {})
+        for name, value in ratios.items():
+            t.add_row(name.replace("_", " "), _fmt(value, 1), "", "", "")
+        tables.append(t)
+    targets = report.get("targets", [])
+    if targets:
+        t = Table(title="Targets")
+        for col in ("target", "goal", "measured", "met"):
+            t.add_column(col, justify="left" if col == "target" else "right")
+        for row in targets:
+            met = "-" if row["met"] is None else ("[green]yes[/green]" if row["met"] else "[red]no[/red]")
+            t.add_row(row["target"], f"{row['op']} {row['goal']:,g}", _fmt(row["measured"], 1), met)
+        tables.append(t)
+    return tables
+
+
+# --------------------------------------------------------------------------------------------------
+# The command
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What ``streams bench`` was asked to do."""
+
+    articles: int
+    input_path: Path | None
+    workers: tuple[int, ...]
+    paced_seconds: float
+    baseline_articles: int
+    growth_points: tuple[int, ...]
+    skip_e2e: bool
+    skip_growth: bool
+    skip_baseline: bool
+    seed: int
+
+
+async def run_bench(settings: Settings, options: BenchOptions, console: Console) -> dict[str, Any]:
+    """Every part of the bench; returns the report (also what ``--json`` prints)."""
+    from streams.localstack import start_redis
+
+    report: dict[str, Any] = {
+        "command": "streams bench " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "streams bench",
+        "machine": machine_info(),
+        "settings": {k: settings.model_dump()[k] for k in (
+            "shingle_kind", "shingle_size", "num_perm", "lsh_bands", "lsh_rows", "lead_bands", "lead_rows",
+            "batch_max_articles", "batch_seconds", "topic_partitions", "max_candidates", "index_generations")},
+    }  # fmt: skip
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    )  # fmt: skip
+    n = options.articles
+    with bar, tempfile.TemporaryDirectory(prefix="streams-bench-") as tmp:
+        workdir = Path(tmp)
+        gen = bar.add_task("generating articles", total=n)
+        if options.input_path:
+            items = file_items(options.input_path, n)
+            source = f"{options.input_path} ({n} lines)"
+        else:
+            items = synthetic_items(n, options.seed)
+            source = f"streams.synthetic.generate_stream({n}, duplicate_share=0.3, seed={options.seed})"
+        bar.advance(gen, n)
+        report["data"] = {
+            "source": source,
+            "articles": n,
+            "html_inputs": sum(i.is_html for i in items),
+            "mean_payload_bytes": round(statistics.fmean(len(i.payload) for i in items)),
+        }
+
+        def paced_source(count: int) -> list[Item]:
+            if options.input_path:
+                return file_items(options.input_path, count, cycle_tag=f"p{uuid.uuid4().hex[:4]}")
+            return synthetic_items(count, options.seed + 1 + random.randrange(10**6), prefix="paced-")
+
+        if options.skip_e2e:
+            report["end_to_end"] = {"skipped": True}
+        else:
+            report["end_to_end"] = {}
+            for workers in options.workers:
+                result = await asyncio.to_thread(
+                    run_end_to_end, settings, workers, items, paced_source, options.paced_seconds, workdir, bar
+                )
+                report["end_to_end"][f"workers_{workers}"] = result
+        with start_redis(workdir / "redis") as redis_server:
+            redis_url = redis_server.url
+            report["machine"]["redis_version"] = sync_redis(redis_url).info("server").get("redis_version")
+            config = PrepareConfig.from_settings(settings)
+            sample = items[: min(n, 2000)]
+            report["stages"] = measure_stages(sample, html_items(min(200, max(20, n // 10)), options.seed + 7), config)
+            task = bar.add_task("fingerprinting all articles", total=n)
+            prepared = []
+            for item in items:
+                p = prepare(item.payload, config)
+                if isinstance(p, PreparedArticle):
+                    prepared.append(p)
+                bar.advance(task)
+            report["index_memory"] = await measure_index_memory(redis_url, settings, prepared, bar)
+            if options.skip_growth:
+                report["growth"] = {"skipped": True}
+            else:
+                report["growth"] = await measure_growth(redis_url, settings, prepared, options.growth_points, bar)
+            if options.skip_baseline:
+                report["baseline"] = {"skipped": True}
+            else:
+                same = items[: min(n, options.baseline_articles)]
+                naive = await asyncio.to_thread(measure_naive, redis_url, same, bar)
+                ours = await measure_project_offline(redis_url, settings, same, bar)
+                report["baseline"] = {"naive": naive, "streams": ours, "ratios": baseline_ratios(report, naive, ours)}
+    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["targets"] = target_rows(report)
+    return report
+
+
+def baseline_ratios(report: dict[str, Any], naive: dict[str, Any], ours: dict[str, Any]) -> dict[str, float]:
+    """Project over baseline for throughput (end to end and in one process) and naive over project for memory."""
+    ratios = {"offline_throughput_x": round(ours["articles_per_s"] / max(1e-9, naive["articles_per_s"]), 1)}
+    for key, run in report.get("end_to_end", {}).items():
+        if isinstance(run, dict) and "max_rate" in run:
+            ratios[f"e2e_{key}_throughput_x"] = round(run["max_rate"]["articles_per_s"] / max(1e-9, naive["articles_per_s"]), 1)
+    ratios["memory_naive_over_streams_x"] = round(naive["bytes_per_article"] / max(1e-9, ours["bytes_per_article"]), 1)
+    ratios["round_trips_naive_over_streams_x"] = round(
+        naive["round_trips_per_article"] / max(1e-9, ours["round_trips_per_article"]), 0
+    )
+    return ratios
+
+
+def _int_list(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(float(x)) for x in value.split(",") if x.strip())
+    except ValueError as exc:
+        raise click.BadParameter(f"expected comma-separated numbers, got {value!r}") from exc
+
+
+def register(app: faust.App, settings: Settings) -> None:
+    """Add ``streams bench`` to the app's CLI."""
+
+    @app.command(
+        option("--articles", "-n", type=click.IntRange(10), default=20_000, show_default=True,
+               help="Articles to run end to end and to index."),
+        option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+               help="JSONL articles instead of synthetic ones (repeated with new ids if shorter)."),
+        option("--workers", "workers", default="1,2", show_default=True,
+               help="Worker process counts to run end to end, comma separated."),
+        option("--paced-seconds", type=float, default=10.0, show_default=True,
+               help="How long to produce at half the max rate."),
+        option("--baseline-articles", type=click.IntRange(10), default=2000, show_default=True,
+               help="Articles (the first of the same data) for the naive baseline and its twin."),
+        option("--growth-points", default="10000,100000,1000000", show_default=True,
+               help="Index sizes at which to time the index call."),
+        option("--skip-e2e", is_flag=True, help="Skip part 1 (broker and workers)."),
+        option("--skip-growth", is_flag=True, help="Skip part 4 (filling the index to 1M takes minutes)."),
+        option("--skip-baseline", is_flag=True, help="Skip part 5."),
+        option("--seed", type=int, default=1, show_default=True, help="Seed of the synthetic articles."),
+        option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (progress on stderr)."),
+        option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+               help="Also write the JSON report to this file."),
+    )  # fmt: skip
+    async def bench(
+        self: AppCommand,
+        articles: int,
+        input_path: Path | None,
+        workers: str,
+        paced_seconds: float,
+        baseline_articles: int,
+        growth_points: str,
+        skip_e2e: bool,
+        skip_growth: bool,
+        skip_baseline: bool,
+        seed: int,
+        as_json: bool,
+        output_path: Path | None,
+    ) -> None:
+        """Throughput, latency, stage costs, index memory and growth, beside the naive baseline."""
+        worker_counts = _int_list(workers)
+        if not worker_counts or any(w < 1 or w > 8 for w in worker_counts):
+            raise click.BadParameter("--workers takes counts between 1 and 8, e.g. 1,2")
+        options = BenchOptions(
+            articles=articles, input_path=input_path, workers=worker_counts, paced_seconds=paced_seconds,
+            baseline_articles=baseline_articles, growth_points=_int_list(growth_points), skip_e2e=skip_e2e,
+            skip_growth=skip_growth, skip_baseline=skip_baseline, seed=seed,
+        )  # fmt: skip
+        console = Console(stderr=as_json)
+        report = await run_bench(settings, options, console)
+        text = json.dumps(report, indent=2, default=str)
+        if output_path:
+            output_path.parent.mkdir(parents=True, exist_ok=True)
+            output_path.write_text(text + "\n", encoding="utf-8")
+        if as_json:
+            print(text)
+            return
+        for table in report_tables(report):
+            console.print(table)
+        console.print(f"[dim]machine: {report['machine']}[/dim]")
