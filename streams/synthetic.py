@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+# fmt: off
 __all__ = [
     "ALL_COPY_KINDS", "COPY_MAKERS", "LABEL_KINDS", "PHRASES", "SAMPLE_PATH", "SYNONYMS", "TEMPLATE_COUNT",
     "TOPICS", "Article", "CopyMaker", "Story", "article_body", "copy_edited", "copy_exact", "copy_excerpt",
@@ -32,6 +33,7 @@ __all__ = [
     "mojibake", "promo_lines", "render_page", "same_event_story", "sample_articles", "spin_text",
     "story_from_article", "word_ngrams", "write_jsonl",
 ]
+# fmt: on
 
 #: One record: ``id``, ``url``, ``title``, ``text`` or ``html``, ``source``, ``published_at``,
 #: ``label_cluster`` and ``label_kind``.
@@ -104,8 +106,10 @@ def _merge(parts: list[_Part]) -> _Compiled:
                 continue
         merged.append((kind, value))
     return tuple(
-        (kind, _normalise(value)) if kind == _LITERAL
-        else (kind, tuple(_normalise(alt) for alt in value)) if kind == _WORD_CHOICE
+        (kind, _normalise(value))
+        if kind == _LITERAL
+        else (kind, tuple(_normalise(alt) for alt in value))
+        if kind == _WORD_CHOICE
         else (kind, value)
         for kind, value in merged
     )
@@ -130,9 +134,12 @@ def _render(parts: _Compiled, rng: random.Random, ents: Mapping[str, str]) -> st
     rand = rng.random
     return "".join(
         [
-            value if kind == _LITERAL
-            else value[int(rand() * len(value))] if kind == _WORD_CHOICE
-            else ents[value] if kind == _SLOT
+            value
+            if kind == _LITERAL
+            else value[int(rand() * len(value))]
+            if kind == _WORD_CHOICE
+            else ents[value]
+            if kind == _SLOT
             else _render(value[int(rand() * len(value))], rng, ents)
             for kind, value in parts
         ]
@@ -336,6 +343,7 @@ class _Topic:
     money: tuple[str, ...]
 
 
+# fmt: off
 _TOPIC_DATA: Final[dict[str, dict[str, Any]]] = {
     "business": {
         "org": ("{SUR} [Logistics|Holdings|Foods|Energy|Capital|Retail|Motors|Telecom|Airlines|Insurance]",),
@@ -735,8 +743,7 @@ _TOPIC_DATA: Final[dict[str, dict[str, Any]]] = {
             "the [new|long-awaited|blockbuster] exhibition of {X}::the [exhibition|show]",
             "a [revival|new production|touring production] of {WORK}::the [production|show|staging]",
             "the [annual|inaugural|expanded] {X} festival::the [festival|event|programme]",
-            "the [restoration|reopening|renovation] of the historic {X} galleries::the [project|reopening|"
-            "galleries]",
+            "the [newly restored|reopened|renovated] {X} wing::the [wing|project|new wing]",
         ),
         "extra": ("contemporary photography", "early modern maps", "West African textiles", "Nordic design",
                   "jazz", "street art", "ceramics", "folk music", "silent film"),
@@ -803,6 +810,8 @@ _TOPIC_DATA: Final[dict[str, dict[str, Any]]] = {
     },
 }
 
+
+# fmt: on
 
 # --------------------------------------------------------------------------------------------------
 # Generic templates (all topics)
@@ -976,8 +985,8 @@ _CONTEXT: Final = _lines(
       [areas|issues|problems] [that|which] [needed|required|would need] [attention|fixing|more work]
       [before|ahead of] [launch|approval|the deadline].
     > [Insiders|Staff|Colleagues] [describe|described] {P1L} as [a|an]
-      [methodical|impatient|cautious|combative] [manager|leader|operator] [who|that] [rarely|often|seldom]
-      [gives|grants] [interviews|ground].
+      [methodical|impatient|cautious|combative] [manager|leader|operator] [who|that] [rarely gives
+      interviews|seldom gives ground|often speaks off the cuff].
     """
 )
 
@@ -1075,8 +1084,12 @@ _BULLETS: Final = _lines(
     """
 )
 
-_LABELS: Final = {"why": "Why it matters:", "big": "The big picture:", "next": "What’s next:",
-                  "bullets": "By the numbers:"}
+_LABELS: Final = {
+    "why": "Why it matters:",
+    "big": "The big picture:",
+    "next": "What’s next:",
+    "bullets": "By the numbers:",
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1101,8 +1114,15 @@ def _build_bank() -> tuple[
         flat.extend(_compile(template) for template in templates)
         pools[pool] = tuple(range(start, len(flat)))
 
-    for name, block in (("quote", _QUOTES), ("context", _CONTEXT), ("numbers", _NUMBERS), ("why", _WHY),
-                        ("big", _BIG), ("next", _NEXT), ("bullets", _BULLETS)):
+    for name, block in (
+        ("quote", _QUOTES),
+        ("context", _CONTEXT),
+        ("numbers", _NUMBERS),
+        ("why", _WHY),
+        ("big", _BIG),
+        ("next", _NEXT),
+        ("bullets", _BULLETS),
+    ):
         add(name, block)
     topics: dict[str, _Topic] = {}
     for name, data in _TOPIC_DATA.items():
@@ -1209,14 +1229,27 @@ def make_entities(rng: random.Random, topic: str) -> dict[str, str]:
     mascots = _distinct(rng, _MASCOTS, 2)
     day, day2 = _distinct(rng, WEEKDAYS, 2)
     ents: dict[str, str] = {
-        "CITY": cities[0], "CITY2": cities[1], "COUNTRY": pick(COUNTRIES), "BANK": pick(BANKS),
-        "N1": _money(rng, spec.money), "N2": f"{between(3, 48)} percent",
-        "N9": f"{between(5, 71)} percent", "N3": f"{between(1200, 98000):,}",
-        "N10": f"{between(150, 40000):,}", "M2": _money(rng, spec.money),
-        "N4": str(between(3, 9)), "N5": str(between(120, 180)), "N6": str(between(190, 350)),
-        "N7": str(between(0, 2)), "N8": str(between(11, 88)),
-        "YEAR": str(between(2027, 2031)), "PYEAR": str(between(2015, 2024)),
-        "DAY": day, "DAY2": day2, "MONTH": pick(MONTHS), "DATE": f"{pick(MONTHS)} {between(1, 28)}",
+        "CITY": cities[0],
+        "CITY2": cities[1],
+        "COUNTRY": pick(COUNTRIES),
+        "BANK": pick(BANKS),
+        "N1": _money(rng, spec.money),
+        "N2": f"{between(3, 48)} percent",
+        "N9": f"{between(5, 71)} percent",
+        "N3": f"{between(1200, 98000):,}",
+        "N10": f"{between(150, 40000):,}",
+        "M2": _money(rng, spec.money),
+        "N4": str(between(3, 9)),
+        "N5": str(between(120, 180)),
+        "N6": str(between(190, 350)),
+        "N7": str(between(0, 2)),
+        "N8": str(between(11, 88)),
+        "YEAR": str(between(2027, 2031)),
+        "PYEAR": str(between(2015, 2024)),
+        "DAY": day,
+        "DAY2": day2,
+        "MONTH": pick(MONTHS),
+        "DATE": f"{pick(MONTHS)} {between(1, 28)}",
         "X": pick(spec.extra),
     }
     for i in range(3):
@@ -1242,8 +1275,14 @@ _WORK_A: Final = _words("Silent Winter Glass Last Distant Burning Paper Quiet Go
 _WORK_B: Final = _words("Orchard Harbour Letters Garden Crossing Tide Mirror Station Lantern Choir Season")
 
 
-_FALLBACK: Final = {"detail": ("context", "numbers"), "quote": ("context",), "context": ("numbers",),
-                   "numbers": ("context",), "big": ("why",), "why": ("big",)}
+_FALLBACK: Final = {
+    "detail": ("context", "numbers"),
+    "quote": ("context",),
+    "context": ("numbers",),
+    "numbers": ("context",),
+    "big": ("why",),
+    "why": ("big",),
+}
 
 
 class _Mentions(dict[str, str]):
@@ -1434,7 +1473,8 @@ def generate_story(
 
     Args:
         rng: The random source; the story is a pure function of its state.
-        words: Inclusive bounds on the body's word count.
+        words: Inclusive bounds on the body's word count (a range narrower than a sentence or two,
+            about 20 words, may be missed by a few words).
         topic: One of :data:`TOPICS`, or ``None`` for a random one.
 
     Returns:
@@ -1770,8 +1810,16 @@ def make_original(story: Story, rng: random.Random, published: datetime | None =
     when = published or _EPOCH + timedelta(seconds=rng.randint(0, 90 * 86400))
     url = f"https://{site}/{story.topic}/{when:%Y/%m/%d}/{_slug(story.title)}-{rng.randint(10000, 99999)}"
     cluster = f"story-{rng.getrandbits(48):012x}"
-    return _record(rng=rng, url=url, title=story.title, text=story.text, source=site, published=when,
-                   cluster=cluster, kind="original")
+    return _record(
+        rng=rng,
+        url=url,
+        title=story.title,
+        text=story.text,
+        source=site,
+        published=when,
+        cluster=cluster,
+        kind="original",
+    )
 
 
 def _other_site(rng: random.Random, avoid: str) -> str:
@@ -1881,9 +1929,16 @@ def copy_exact(
     """
     original, _ = _resolve(source, rng, story)
     site = _other_site(rng, original["source"])
-    return _record(rng=rng, url=_copy_url(rng, site, original["title"]), title=original["title"],
-                   text=article_body(original), source=site, published=published or _later(original, rng),
-                   cluster=original["label_cluster"], kind="exact")
+    return _record(
+        rng=rng,
+        url=_copy_url(rng, site, original["title"]),
+        title=original["title"],
+        text=article_body(original),
+        source=site,
+        published=published or _later(original, rng),
+        cluster=original["label_cluster"],
+        kind="exact",
+    )
 
 
 _TRACKING: Final = (
@@ -1926,9 +1981,16 @@ def copy_recrawl(
         scheme, rest = url.split("://", 1)
         host, _, path = rest.partition("/")
         url = f"{scheme}://{host.upper()}/{path}"
-    return _record(rng=rng, url=url, title=original["title"], text=article_body(original),
-                   source=original["source"], published=published or _later(original, rng, 12),
-                   cluster=original["label_cluster"], kind="recrawl")
+    return _record(
+        rng=rng,
+        url=url,
+        title=original["title"],
+        text=article_body(original),
+        source=original["source"],
+        published=published or _later(original, rng, 12),
+        cluster=original["label_cluster"],
+        kind="recrawl",
+    )
 
 
 def _related_headline(rng: random.Random) -> str:
@@ -1958,10 +2020,16 @@ def copy_syndicated(
     if rng.random() < 0.5:
         before.append(f"This article originally appeared on {original['source']}.")
     text = "\n\n".join([*before, article_body(original), *after])
-    return _record(rng=rng, url=_copy_url(rng, site, original["title"]), title=original["title"], text=text,
-                   source=site, published=published or _later(original, rng),
-                   cluster=original["label_cluster"],
-                   kind="syndicated")
+    return _record(
+        rng=rng,
+        url=_copy_url(rng, site, original["title"]),
+        title=original["title"],
+        text=text,
+        source=site,
+        published=published or _later(original, rng),
+        cluster=original["label_cluster"],
+        kind="syndicated",
+    )
 
 
 def _nudge_number(match: re.Match[str], rng: random.Random) -> str:
@@ -2018,10 +2086,16 @@ def copy_edited(
     paragraphs[target] = " ".join(sentences)
     site = _other_site(rng, original["source"])
     title = spin_text(original["title"], rng, rate=0.5) if rng.random() < 0.4 else original["title"]
-    return _record(rng=rng, url=_copy_url(rng, site, title), title=title, text="\n\n".join(paragraphs),
-                   source=site, published=published or _later(original, rng),
-                   cluster=original["label_cluster"],
-                   kind="edited")
+    return _record(
+        rng=rng,
+        url=_copy_url(rng, site, title),
+        title=title,
+        text="\n\n".join(paragraphs),
+        source=site,
+        published=published or _later(original, rng),
+        cluster=original["label_cluster"],
+        kind="edited",
+    )
 
 
 def copy_spun(
@@ -2048,9 +2122,16 @@ def copy_spun(
     title = spin_text(original["title"], rng)
     if rng.random() < 0.5:
         text, title = mojibake(text), mojibake(title)
-    return _record(rng=rng, url=_copy_url(rng, site, title), title=title, text=text, source=site,
-                   published=published or _later(original, rng, 96), cluster=original["label_cluster"],
-                   kind="spun")
+    return _record(
+        rng=rng,
+        url=_copy_url(rng, site, title),
+        title=title,
+        text=text,
+        source=site,
+        published=published or _later(original, rng, 96),
+        cluster=original["label_cluster"],
+        kind="spun",
+    )
 
 
 def copy_mojibake(
@@ -2069,10 +2150,16 @@ def copy_mojibake(
     """
     original, _ = _resolve(source, rng, story)
     site = _other_site(rng, original["source"])
-    return _record(rng=rng, url=_copy_url(rng, site, original["title"]), title=mojibake(original["title"]),
-                   text=mojibake(article_body(original)), source=site,
-                   published=published or _later(original, rng),
-                   cluster=original["label_cluster"], kind="mojibake")
+    return _record(
+        rng=rng,
+        url=_copy_url(rng, site, original["title"]),
+        title=mojibake(original["title"]),
+        text=mojibake(article_body(original)),
+        source=site,
+        published=published or _later(original, rng),
+        cluster=original["label_cluster"],
+        kind="mojibake",
+    )
 
 
 def copy_excerpt(
@@ -2094,16 +2181,31 @@ def copy_excerpt(
     keep = paragraphs[: max(1, (len(paragraphs) + 1) // 2)]
     keep.append(f"Read more at {original['source']}")
     site = _other_site(rng, original["source"])
-    return _record(rng=rng, url=_copy_url(rng, site, original["title"]), title=original["title"],
-                   text="\n\n".join(keep), source=site, published=published or _later(original, rng, 24),
-                   cluster=original["label_cluster"], kind="excerpt")
+    return _record(
+        rng=rng,
+        url=_copy_url(rng, site, original["title"]),
+        title=original["title"],
+        text="\n\n".join(keep),
+        source=site,
+        published=published or _later(original, rng, 24),
+        cluster=original["label_cluster"],
+        kind="excerpt",
+    )
 
 
 _NAV: Final = _words("Home World Business Politics Technology Sport Science Culture Opinion")
 
 
-def render_page(title: str, paragraphs: Sequence[str], *, site: str, url: str, publisher: str,
-                published: str, related: Sequence[str]) -> str:
+def render_page(
+    title: str,
+    paragraphs: Sequence[str],
+    *,
+    site: str,
+    url: str,
+    publisher: str,
+    published: str,
+    related: Sequence[str],
+) -> str:
     """A full HTML page around an article body.
 
     Args:
@@ -2134,7 +2236,8 @@ def render_page(title: str, paragraphs: Sequence[str], *, site: str, url: str, p
 <meta property="og:site_name" content="{esc(publisher)}">
 <link rel="canonical" href="{esc(url)}">
 <style>body{{font-family:Georgia,serif;margin:0}}.cookie-banner{{position:fixed;bottom:0;width:100%}}</style>
-<script>window.dataLayer=window.dataLayer||[];window.dataLayer.push({{"event":"pageview","site":"{site}"}});</script>
+<script>window.dataLayer = window.dataLayer || [];
+window.dataLayer.push({{"event": "pageview", "site": "{site}"}});</script>
 </head>
 <body>
 <header class="site-header"><a class="logo" href="/">{esc(publisher)}</a><nav><ul>{nav}</ul></nav></header>
@@ -2174,11 +2277,25 @@ def copy_html(
     site = _other_site(rng, original["source"])
     url = _copy_url(rng, site, original["title"])
     when = published or _later(original, rng)
-    page = render_page(original["title"], _paragraphs(original), site=site, url=url,
-                       publisher=_publisher_name(rng), published=iso(when),
-                       related=[_related_headline(rng) for _ in range(rng.randint(3, 5))])
-    return _record(rng=rng, url=url, title=original["title"], html=page, source=site, published=when,
-                   cluster=original["label_cluster"], kind="html")
+    page = render_page(
+        original["title"],
+        _paragraphs(original),
+        site=site,
+        url=url,
+        publisher=_publisher_name(rng),
+        published=iso(when),
+        related=[_related_headline(rng) for _ in range(rng.randint(3, 5))],
+    )
+    return _record(
+        rng=rng,
+        url=url,
+        title=original["title"],
+        html=page,
+        source=site,
+        published=when,
+        cluster=original["label_cluster"],
+        kind="html",
+    )
 
 
 def make_same_event(
@@ -2219,6 +2336,7 @@ class CopyMaker(Protocol):
     ) -> Article:
         """Make a copy of ``source`` (see :func:`make_copy`)."""
         ...
+
 
 #: Copy maker by kind (``same_event`` included, though it is not a duplicate).
 COPY_MAKERS: Final[dict[str, CopyMaker]] = {
