@@ -334,6 +334,7 @@ def register(app: faust.App, settings: Settings) -> None:
             run_dev,
             settings,
             input_path or sample_path(),
+            with_bad_inputs=input_path is None,
             workers=workers,
             keep_running=keep_running,
             timeout=timeout,

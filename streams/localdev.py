@@ -52,7 +52,9 @@ def read_decisions(
     """Read the output topics from the beginning until ``expected`` decisions arrived or time ran out."""
     consumer = KafkaConsumer(bootstrap_servers=[bootstrap], enable_auto_commit=False, consumer_timeout_ms=500)
     partitions = [
-        TopicPartition(topic, p) for topic in settings.output_topics for p in range(settings.topic_partitions)
+        TopicPartition(topic, p)
+        for topic in settings.output_topics
+        for p in sorted(consumer.partitions_for_topic(topic) or range(settings.topic_partitions))
     ]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
@@ -75,7 +77,9 @@ def read_decisions(
 
 
 @contextlib.contextmanager
-def local_stack(settings: Settings, workers: int = 1, workdir: Path | None = None) -> Iterator[LocalStack]:
+def local_stack(
+    settings: Settings, workers: int = 1, workdir: Path | None = None, partitions: int | None = None
+) -> Iterator[LocalStack]:
     """Broker, Redis and ``workers`` worker processes on free ports; all stopped on exit."""
     from streams.cli import WorkerProcess, worker_env
 
@@ -89,12 +93,20 @@ def local_stack(settings: Settings, workers: int = 1, workdir: Path | None = Non
         redis = start_redis(root)
         started.append(redis)
         names = [settings.topic_raw, *settings.output_topics]
-        create_topics(broker.bootstrap, names, settings.topic_partitions)
+        # One partition per worker: with one worker, articles are decided in the order they were
+        # published, so the canonical article of each story is the one published first.
+        partitions = workers if partitions is None else partitions
+        create_topics(broker.bootstrap, names, partitions)
         procs, ports = [], []
         for n in range(workers):
             port = free_port()
             env = worker_env(
-                settings, broker.url, redis.url, port, STREAMS_BROKER_SESSION_TIMEOUT_SECONDS="6"
+                settings,
+                broker.url,
+                redis.url,
+                port,
+                STREAMS_BROKER_SESSION_TIMEOUT_SECONDS="6",
+                STREAMS_TOPIC_PARTITIONS=str(partitions),
             )
             proc = WorkerProcess(env, root / f"worker-{n}.log").start()
             started.append(proc)
@@ -125,14 +137,16 @@ def summary_tables(inputs: list[dict[str, Any]], decisions: list[dict[str, Any]]
         for col in ("kind", "articles", "unique", "duplicate", "rejected"):
             kinds.add_column(col, justify="left" if col == "kind" else "right")
         per_kind: dict[str, Counter[str]] = {}
-        rejected_inputs = sum(1 for d in decisions if _status(d) == "rejected" and d.get("id") is None)
+        labelled_ids = {a["id"] for a in inputs if "label_kind" in a and a.get("id")}
         for article in inputs:
-            decision = by_id.get(article.get("id")) if article.get("id") else None
-            if decision is None and article.get("label_kind") == "invalid input" and rejected_inputs:
-                rejected_inputs -= 1
-                decision = {"error": "?"}
-            status = "missing" if decision is None else _status(decision)
-            per_kind.setdefault(article.get("label_kind", "?"), Counter())[status] += 1
+            if article.get("id") in labelled_ids:
+                decision = by_id.get(article["id"])
+                status = "missing" if decision is None else _status(decision)
+                per_kind.setdefault(article["label_kind"], Counter())[status] += 1
+        unlabelled = len(inputs) - len(labelled_ids)
+        if unlabelled:
+            others = [d for d in decisions if d.get("id") not in labelled_ids]
+            per_kind["bad input (demo)"] = Counter(_status(d) for d in others)
         for kind, c in sorted(per_kind.items()):
             kinds.add_row(
                 kind, str(sum(c.values())), str(c["unique"]), str(c["duplicate"]), str(c["rejected"])
@@ -141,13 +155,30 @@ def summary_tables(inputs: list[dict[str, Any]], decisions: list[dict[str, Any]]
     examples = Table(title="Some duplicates and their evidence")
     for col in ("article", "copy of", "match", "measure", "similarity", "threshold"):
         examples.add_column(col)
-    for d in [d for d in decisions if _status(d) == "duplicate"][:8]:
+    duplicates = [d for d in decisions if _status(d) == "duplicate"]
+    one_per_measure = list({d["measure"]: d for d in reversed(duplicates)}.values())
+    shown = one_per_measure + [d for d in duplicates if d not in one_per_measure]
+    for d in shown[:8]:
         examples.add_row(
-            str(d["url"])[:48], str(d["duplicate_of_url"])[:48], d["match"], d["measure"],
-            f"{d['similarity']:.3f}", str(d["threshold"]),
-        )  # fmt: skip
+            str(d["url"])[:48],
+            str(d["duplicate_of_url"])[:48],
+            d["match"],
+            d["measure"],
+            f"{d['similarity']:.3f}",
+            str(d["threshold"]),
+        )
     tables.append(examples)
     return tables
+
+
+#: Sent after the bundled samples so the summary shows rejections too: one per common failure.
+DEMO_BAD_INPUTS = (
+    b'{"url": "https://broken.example/a", "title": "truncated',
+    b'["an", "array", "instead", "of", "an", "object"]',
+    b'{"title": "an article without a url", "text": "Some text."}',
+    b'{"url": "https://empty.example/b", "text": "   "}',
+    b"\x89PNG\r\n\x1a\n binary garbage",
+)
 
 
 def _input_record(line: bytes) -> dict[str, Any]:
@@ -172,11 +203,14 @@ def run_dev(
     keep_running: bool,
     timeout: float,
     console: Console,
+    with_bad_inputs: bool = False,
 ) -> None:
-    """The ``streams dev`` command (blocking)."""
+    """The ``streams dev`` command (blocking); ``with_bad_inputs`` adds :data:`DEMO_BAD_INPUTS`."""
     from streams.cli import read_jsonl_lines, strip_labels
 
     lines = read_jsonl_lines(input_path)
+    if with_bad_inputs:
+        lines += list(DEMO_BAD_INPUTS)
     inputs = [_input_record(line) for line in lines]
     console.print(f"[bold]streams dev[/bold]: {len(inputs)} articles from {input_path}")
     console.print("starting broker, Redis and worker(s) ...")
@@ -201,6 +235,11 @@ def run_dev(
             )
         for table in summary_tables(inputs, decisions):
             console.print(table)
+        if workers > 1:
+            console.print(
+                "[dim]With several partitions a copy can reach the index before its original; the first "
+                "decided is the canonical one, so an 'original' may show as a duplicate of its copy.[/dim]"
+            )
         if len(decisions) < len(inputs):
             dead = [w for w in s.workers if not w.running]
             console.print(
