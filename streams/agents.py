@@ -84,18 +84,30 @@ class DedupWorker:
 
     async def decide(self, messages: Sequence[tuple[bytes, SourcePosition]]) -> list[Decision]:
         """Decisions for a batch, retrying (never guessing) while Redis is down."""
-        if not self._opened:
-            await self._wait_for_index()
+        return await self.decide_prepared(await self.prepare(messages))
+
+    async def prepare(
+        self, messages: Sequence[tuple[bytes, SourcePosition]]
+    ) -> list[PreparedArticle | Rejection]:
+        """Parse, clean and fingerprint a batch: the CPU work, no Redis."""
         prepared = await self.engine.prepare_many(messages)
         for item in prepared:
             if isinstance(item, PreparedArticle):
                 for stage, seconds in item.timings.items():
                     self.metrics.stage_seconds.labels(stage=stage).observe(seconds)
+        return prepared
+
+    async def decide_prepared(self, prepared: Sequence[PreparedArticle | Rejection]) -> list[Decision]:
+        """The index's decisions for a prepared batch, retrying (never guessing) while Redis is down."""
+        if not self._opened:
+            await self._wait_for_index()
         attempt = 0
         while True:
             started = time.perf_counter()
             try:
+                replayed_before = self.engine.replayed
                 decisions = await self.engine.decide_prepared(prepared)
+                self.metrics.replays.inc(self.engine.replayed - replayed_before)
             except IndexUnavailable as exc:
                 attempt += 1
                 self._note_redis_down(exc, attempt)
@@ -141,6 +153,10 @@ class DedupWorker:
 
     async def process(self, events: Sequence[Event]) -> None:
         """Decide and publish a batch; returns once the broker has every decision."""
+        await self.finish(events, await self.prepare_events(events))
+
+    async def prepare_events(self, events: Sequence[Event]) -> list[PreparedArticle | Rejection]:
+        """The CPU half of :meth:`process`: parse, clean and fingerprint the batch's messages."""
         self.metrics.articles_in.inc(len(events))
         self.metrics.batch_size.observe(len(events))
         messages = []
@@ -148,7 +164,30 @@ class DedupWorker:
             msg = event.message
             value = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
             messages.append((value, SourcePosition(msg.topic, msg.partition, msg.offset)))
-        decisions = await self.decide(messages)
+        return await self.prepare(messages)
+
+    async def finish(
+        self,
+        events: Sequence[Event],
+        prepared: Sequence[PreparedArticle | Rejection],
+        after: asyncio.Future[None] | None = None,
+        indexed: asyncio.Future[None] | None = None,
+    ) -> None:
+        """The I/O half of :meth:`process`: the index call, then publish; returns once the broker has all.
+
+        With ``after``, the index call waits for it (the previous batch's index call), so batches reach
+        the index in stream order; ``indexed`` is resolved once this batch's index call returned.
+        """
+        try:
+            if after is not None:
+                await after
+            decisions = await self.decide_prepared(prepared)
+        except BaseException as exc:
+            if indexed is not None and not indexed.done():
+                indexed.set_exception(exc)
+            raise
+        if indexed is not None and not indexed.done():
+            indexed.set_result(None)
         started = time.perf_counter()
         await self.publish(events, decisions)
         self._observe_per_article("publish", (time.perf_counter() - started) / len(events), len(events))
@@ -186,17 +225,21 @@ class DedupWorker:
             except Exception as exc:  # the broker is the only way out: never drop, never ack
                 attempt += 1
                 self.metrics.publish_errors.inc()
-                log.error("publishing decisions failed, retrying", extra={"attempt": attempt, "error": repr(exc)})
+                log.error(
+                    "publishing decisions failed, retrying", extra={"attempt": attempt, "error": repr(exc)}
+                )
                 await asyncio.sleep(self._backoff(attempt))
 
     async def refresh_lag(self, consumer: Any) -> None:
         """Messages not decided yet per assigned raw partition: end offset minus the next offset to decide.
 
-        End offsets come from the broker (ListOffsets), not from the last fetch, so a paused fetcher does
-        not hide lag; the next offset to decide is the one after the last article this worker decided, or
-        for a partition it has not decided anything on yet the group's committed offset (Faust's own
-        record, set at assignment and on every commit), or the partition's first offset when the group
-        never committed (the consumer starts there). Not the fetch position: fetched is not decided.
+        The end offset is the larger of the broker's answer to ListOffsets (current even while the fetcher
+        is paused) and the high watermark of the last fetch (tansu answers ListOffsets with the base offset
+        of the partition's last record batch, measured; Kafka's answer is never below the fetch's). The
+        next offset to decide is the one after the last article this worker decided; on a partition it
+        has not decided anything on yet, the group's committed offset (Faust's own record, set at
+        assignment and on every commit), or the partition's first offset when the group never committed
+        (the consumer starts there). Not the fetch position: fetched is not decided.
         Partitions this worker no longer owns lose their series: their new owner reports them.
         """
         assigned = [tp for tp in consumer.assignment() if tp.topic == self.settings.topic_raw]
@@ -211,10 +254,11 @@ class DedupWorker:
             done.update(await consumer.earliest_offsets(*never_committed))
         series: set[tuple[str, str]] = set()
         for tp in assigned:
-            if ends.get(tp) is None or done.get(tp) is None:
+            end = max((x for x in (ends.get(tp), consumer.highwater(tp)) if x is not None), default=None)
+            if end is None or done.get(tp) is None:
                 continue
             labels = (tp.topic, str(tp.partition))
-            self.metrics.consumer_lag.labels(*labels).set(max(0, ends[tp] - done[tp]))
+            self.metrics.consumer_lag.labels(*labels).set(max(0, end - done[tp]))
             series.add(labels)
         for labels in self._lag_series - series:
             self.metrics.consumer_lag.remove(*labels)
@@ -254,12 +298,38 @@ def register(app: faust.App, settings: Settings, topics: Topics, metrics: Metric
     async def deduplicate_articles(stream: faust.StreamT[bytes]) -> None:
         # noack_take is on faust.Stream, not the StreamT protocol, and yields events although typed as
         # values: we ack each event ourselves, only once its decision is published.
-        taken = cast(faust.Stream[bytes], stream).noack_take(settings.batch_max_articles, settings.batch_seconds)
+        taken = cast(faust.Stream[bytes], stream).noack_take(
+            settings.batch_max_articles, settings.batch_seconds
+        )
         batches = cast(AsyncIterator[Sequence[Event]], taken)
-        async for events in batches:
-            await worker.process(events)
+
+        async def finish_and_ack(
+            events: Sequence[Event],
+            prepared: Sequence[PreparedArticle | Rejection],
+            after: asyncio.Future[None] | None,
+            indexed: asyncio.Future[None],
+        ) -> None:
+            await worker.finish(events, prepared, after, indexed)
             for event in events:
                 await stream.ack(event)
+
+        # A pipeline two batches deep: this batch is parsed, cleaned and fingerprinted (CPU) while the
+        # previous one is in Redis and at the broker. Index calls still go one batch after the other,
+        # in stream order, so the decisions are those of the one-batch-at-a-time loop.
+        in_flight: list[asyncio.Future[None]] = []
+        indexed: asyncio.Future[None] | None = None
+        try:
+            async for events in batches:
+                prepared = await worker.prepare_events(events)
+                while len(in_flight) >= 2:
+                    await in_flight.pop(0)
+                done = asyncio.get_running_loop().create_future()
+                in_flight.append(asyncio.ensure_future(finish_and_ack(events, prepared, indexed, done)))
+                indexed = done
+        finally:
+            # Stopping: let decided batches finish publishing; what is not acked is redelivered.
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=10)
 
     @app.timer(interval=5.0)
     async def refresh_index_gauges() -> None:

@@ -17,6 +17,7 @@ from streams.cleaning import canonical_url, clean_article
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule, article_id_for, fingerprint
 from streams.index import IndexConfig, IndexVerdict, RedisIndex
 from streams.models import (
+    NO_POSITION,
     Decision,
     DuplicateArticle,
     RawArticle,
@@ -64,7 +65,7 @@ class PreparedArticle:
 
 
 def prepare(
-    payload: bytes, config: PrepareConfig, position: SourcePosition = SourcePosition()
+    payload: bytes, config: PrepareConfig, position: SourcePosition = NO_POSITION
 ) -> PreparedArticle | Rejection:
     """Parse, clean and fingerprint one message. Never raises on bad input."""
     t0 = time.perf_counter()
@@ -78,7 +79,7 @@ def prepare_parsed(
     parsed: RawArticle,
     payload: bytes,
     config: PrepareConfig,
-    position: SourcePosition = SourcePosition(),
+    position: SourcePosition = NO_POSITION,
     parse_seconds: float = 0.0,
 ) -> PreparedArticle | Rejection:
     """Clean and fingerprint an article that passed :func:`streams.models.parse_article`."""
@@ -179,6 +180,7 @@ class Deduplicator:
         self.index = index
         self.config = PrepareConfig.from_settings(settings)
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.replayed = 0  # decisions replayed for articles already in the index (redelivery)
 
     def _html_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
@@ -236,11 +238,13 @@ class Deduplicator:
     async def decide_prepared(self, prepared: Sequence[PreparedArticle | Rejection]) -> list[Decision]:
         """Run the index for the prepared articles (one pipeline round trip) and build the decisions."""
         articles = [p for p in prepared if isinstance(p, PreparedArticle)]
-        verdicts = iter(
+        results = (
             await self.index.decide_many([(a.fingerprint, a.article_id, a.raw.url) for a in articles])
             if articles
             else []
         )
+        self.replayed += sum(v.replayed for v in results)
+        verdicts = iter(results)
         return [p if isinstance(p, Rejection) else to_decision(p, next(verdicts)) for p in prepared]
 
     async def decide_many(self, messages: Sequence[tuple[bytes, SourcePosition]]) -> list[Decision]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from streams.models import REJECTION_CODES
+
 STAGE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 E2E_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 SIMILARITY_BUCKETS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
@@ -92,6 +94,11 @@ class Metrics:
             buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500),
             registry=registry,
         )
+        # Series with a fixed label set exist from the start at 0, so rate() and the alerts on them
+        # have data before the first error rather than only after it.
+        for code in REJECTION_CODES:
+            self.rejections.labels(code=code)
+        self.redis_errors.labels(kind="unavailable")
 
 
 class SourceLabels:

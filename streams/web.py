@@ -1,50 +1,146 @@
 """The worker's own web pages: a status page at ``/`` and its data at ``/api/status``.
 
-Plain HTML and a little JavaScript, no build step: for the local run, where no Grafana exists.
+Plain HTML and a little JavaScript, no build step and nothing fetched from the internet: for the
+local run and for an operator without Grafana. Everything shown is read from the worker's Prometheus
+metrics, plus a short history of the counters (one point every 10 s, the last 15 minutes) kept in the
+worker so the page can draw throughput and duplicate rate without a Prometheus server.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections import deque
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
 import faust
 from faust.web import Request, Response, View
+from prometheus_client.metrics import MetricWrapperBase
 
 from streams.agents import DedupWorker
 
+HISTORY_INTERVAL_SECONDS = 10.0
+HISTORY_POINTS = 90  # 15 minutes of 10 s points
+RECENT_DUPLICATES = 20
 
-def status_snapshot(worker: DedupWorker) -> dict[str, Any]:
-    """Counters and the latest duplicates, read from the worker's metrics."""
+#: The cumulative counters a history point holds.
+COUNTERS = ("received", "unique", "duplicate", "rejected")
+
+
+def _samples(metric: MetricWrapperBase, suffix: str = "") -> Iterable[tuple[dict[str, str], float]]:
+    """(labels, value) of a metric's samples whose name ends with ``suffix``."""
+    for family in metric.collect():
+        for sample in family.samples:
+            if sample.name.endswith(suffix) and not sample.name.endswith("_created"):
+                yield sample.labels, sample.value
+
+
+def _total(metric: MetricWrapperBase, suffix: str = "_total") -> float:
+    return sum(value for _, value in _samples(metric, suffix))
+
+
+def counters(worker: DedupWorker) -> dict[str, float]:
+    """The cumulative counters of a history point: received and decisions by outcome, with the time."""
+    point = {"time": time.time(), "received": _total(worker.metrics.articles_in)}
+    point.update({"unique": 0.0, "duplicate": 0.0, "rejected": 0.0})
+    for labels, value in _samples(worker.metrics.decisions, "_total"):
+        point[labels["outcome"]] = point.get(labels["outcome"], 0.0) + value
+    return point
+
+
+def duplicate_rate(unique: float, duplicate: float) -> float | None:
+    """Share of decided articles that were duplicates (rejections excluded); None before any decision."""
+    decided = unique + duplicate
+    return duplicate / decided if decided > 0 else None
+
+
+def rates(points: Sequence[dict[str, float]]) -> list[dict[str, float | None]]:
+    """Per-interval rates between consecutive cumulative points.
+
+    Args:
+        points: Cumulative points in time order, each with ``time`` and :data:`COUNTERS`.
+
+    Returns:
+        One row per interval: its end ``time``, ``received_per_s``, ``decided_per_s`` and the
+        interval's ``duplicate_rate`` (None when nothing was decided in it).
+    """
+    rows: list[dict[str, float | None]] = []
+    for before, after in itertools.pairwise(points):
+        seconds = after["time"] - before["time"]
+        if seconds <= 0:
+            continue
+        delta = {name: after[name] - before[name] for name in COUNTERS}  # one process: counters only grow
+        rows.append(
+            {
+                "time": after["time"],
+                "received_per_s": delta["received"] / seconds,
+                "decided_per_s": (delta["unique"] + delta["duplicate"] + delta["rejected"]) / seconds,
+                "duplicate_rate": duplicate_rate(delta["unique"], delta["duplicate"]),
+            }
+        )
+    return rows
+
+
+class StatusHistory:
+    """A ring buffer of cumulative counter points, oldest first."""
+
+    def __init__(self, points: int = HISTORY_POINTS) -> None:
+        self._points: deque[dict[str, float]] = deque(maxlen=points)
+
+    def add(self, point: dict[str, float]) -> None:
+        """Append a point; the oldest falls out once the buffer is full."""
+        self._points.append(point)
+
+    def points(self) -> list[dict[str, float]]:
+        """The points, oldest first."""
+        return list(self._points)
+
+
+def status_snapshot(worker: DedupWorker, history: StatusHistory | None = None) -> dict[str, Any]:
+    """Counters, health, a short history and the latest duplicates, read from the worker's metrics."""
     m = worker.metrics
-    decisions: dict[str, float] = {"unique": 0, "duplicate": 0, "rejected": 0}
+    now = counters(worker)
     by_match: dict[str, float] = {}
-    for metric in m.decisions.collect():
-        for sample in metric.samples:
-            if sample.name.endswith("_total"):
-                outcome = sample.labels["outcome"]
-                decisions[outcome] = decisions.get(outcome, 0) + sample.value
-                if outcome == "duplicate":
-                    match = sample.labels["match"]
-                    by_match[match] = by_match.get(match, 0) + sample.value
-    rejections = {
-        s.labels["code"]: s.value for metric in m.rejections.collect() for s in metric.samples if s.name.endswith("_total")
-    }
-    received = sum(s.value for metric in m.articles_in.collect() for s in metric.samples if s.name.endswith("_total"))
+    for labels, value in _samples(m.decisions, "_total"):
+        if labels["outcome"] == "duplicate":
+            by_match[labels["match"]] = by_match.get(labels["match"], 0.0) + value
+    stage_sums = {labels["stage"]: value for labels, value in _samples(m.stage_seconds, "_sum")}
+    stage_counts = {labels["stage"]: value for labels, value in _samples(m.stage_seconds, "_count")}
+    points = [*(history.points() if history else []), now]
     return {
-        "time": time.time(),
-        "received": received,
-        "decisions": decisions,
+        "time": now["time"],
+        "received": now["received"],
+        "decisions": {name: now[name] for name in ("unique", "duplicate", "rejected")},
+        "duplicate_rate": duplicate_rate(now["unique"], now["duplicate"]),
+        "replayed": _total(m.replays),
         "duplicates_by_match": by_match,
-        "rejections": rejections,
-        "recent_duplicates": list(reversed(worker.recent[-20:])),
-        "index_prefix": worker.index.config.prefix,
+        "rejections": {labels["code"]: value for labels, value in _samples(m.rejections, "_total")},
+        "stage_mean_seconds": {
+            stage: total / stage_counts[stage]
+            for stage, total in stage_sums.items()
+            if stage_counts.get(stage)
+        },
+        "index": {"articles": _total(m.index_articles, ""), "prefix": worker.index.config.prefix},
+        "redis": {
+            "up": _total(m.redis_up, ""),
+            "used_memory_bytes": _total(m.redis_memory_bytes, ""),
+            "errors": _total(m.redis_errors),
+            "retries": _total(m.redis_retries),
+        },
+        "consumer_lag": _total(m.consumer_lag, ""),
+        "publish_errors": _total(m.publish_errors),
+        "index_resets": _total(m.index_resets),
+        "history_interval_seconds": HISTORY_INTERVAL_SECONDS,
+        "history": rates(points),
+        "recent_duplicates": list(reversed(worker.recent[-RECENT_DUPLICATES:])),
     }
 
 
-def register(app: faust.App, worker: DedupWorker) -> None:
-    """Add the status page and its JSON endpoint to the app's web server."""
+def register(app: faust.App, worker: DedupWorker) -> StatusHistory:
+    """Add the status page, its JSON endpoint and the history timer to the app; returns the history."""
+    history = StatusHistory()
 
     @app.page("/")
     class StatusPage(View):
@@ -55,4 +151,13 @@ def register(app: faust.App, worker: DedupWorker) -> None:
     @app.page("/api/status")
     class StatusData(View):
         async def get(self, request: Request) -> Response:
-            return self.json(status_snapshot(worker))
+            return self.json(status_snapshot(worker, history))
+
+    async def record_history() -> None:
+        history.add(counters(worker))
+
+    # A first point at start, so the first interval already ends at the first tick.
+    app.task(record_history)
+    app.timer(interval=HISTORY_INTERVAL_SECONDS)(record_history)
+
+    return history
