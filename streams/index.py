@@ -35,6 +35,7 @@ import redis.asyncio as aioredis
 import xxhash
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError as RedisOutOfMemoryError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -206,6 +207,8 @@ class RedisIndex:
             value = await self.client.get(key)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
+        except RedisOutOfMemoryError as exc:  # maxmemory with noeviction: wait for room, like an outage
+            raise IndexUnavailable(f"Redis is full (maxmemory): {exc}") from exc
         self.epoch = value.decode() if isinstance(value, bytes) else str(value)
         return self.epoch
 
@@ -225,6 +228,10 @@ class RedisIndex:
                 replies = await pipe.execute()
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
+        except RedisOutOfMemoryError as exc:
+            # A full Redis (maxmemory, noeviction) refuses the scripts: the batch waits and retries rather
+            # than crash the agent. Scripts that ran before the refused one replay their decision.
+            raise IndexUnavailable(f"Redis is full (maxmemory): {exc}") from exc
         return [decode_reply(r) for r in replies]
 
     async def size(self) -> int:
