@@ -68,8 +68,12 @@ def test_redelivered_article_gets_its_first_decision_again(settings: Settings):
 
 
 def test_concurrent_copies_of_one_story_give_exactly_one_unique(settings: Settings):
-    """Many clients deciding copies of one story at the same moment: the script makes one of them unique."""
-    texts = [WIRE, SPUN, EDITED, EXCERPT] * 5
+    """Many clients deciding copies of one story at the same moment: the script makes one of them unique.
+
+    The copies are all similar to each other. (An excerpt and a spun copy of one story are each similar
+    to the story but not to each other; if both arrive before it, both are new: see docs/guarantees.md.)
+    """
+    texts = [WIRE, EDITED, "Subscribe to the Courier!\n\n" + WIRE, WIRE + "\n\nShare this story."] * 5
 
     async def go() -> list:
         indexes = [await open_index(settings) for _ in texts]

@@ -57,10 +57,11 @@ def test_every_input_gets_one_decision_on_the_right_topic(broker, settings_facto
         "not_an_object",
         "too_large",
     ]
-    dupes = {d["id"]: d for d in decisions if d["_topic"] == settings.topic_duplicates}
-    assert {d["duplicate_of"] for d in dupes.values()} == {"a1"} or {
-        d["duplicate_of"] for d in dupes.values()
-    } == {"b1"}
+    # a1, b1 and a2 are one story: whichever the index decided first is unique, the others name it.
+    story = {d["id"]: d for d in decisions if d.get("id") in ("a1", "b1", "a2")}
+    firsts = [i for i, d in story.items() if d["_topic"] == settings.topic_unique]
+    assert len(firsts) == 1
+    assert {d["duplicate_of"] for i, d in story.items() if i != firsts[0]} == {firsts[0]}
     for d in decisions:
         if d.get("id"):
             assert d["_key"] == d["id"]
