@@ -15,7 +15,8 @@ idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself
   values article numbers, about 11 bytes an entry. The shard count is sized from ``index_capacity``.
 * Articles get a sequence number (``<prefix>:seq``). Records (``<prefix>:r:<n // 128>``) keep, for a
   unique article, its shingle count, URL, id and its 8-bit signature for verification; for a
-  duplicate, the canonical article's number and the evidence, so redelivery replays the decision.
+  duplicate, the canonical article's number and the evidence, so redelivery replays the decision;
+  both keep the time of the first decision (8 bytes), so the replayed record is the same, byte for byte.
 * ``<prefix>:epoch`` is a random token set when the index is created. If it changes (Redis restarted
   without its data), every worker notices on its next call and reports it loudly.
 
@@ -85,6 +86,25 @@ class IndexVerdict:
     threshold: float = 1.0
     duplicate_of: str | None = None
     duplicate_of_url: str | None = None
+    decided_at: float | None = None  # Unix time of the first decision (ms precision); None if unknown
+
+
+def encode_time(seconds: float) -> str:
+    """Unix time as base-36 milliseconds: 8 characters until 2059, stored in each index record."""
+    value, digits = int(seconds * 1000), ""
+    while True:
+        value, rest = divmod(value, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[rest] + digits
+        if not value:
+            return digits
+
+
+def decode_time(token: str) -> float | None:
+    """The Unix time of :func:`encode_time`'s token; None for a record written without one."""
+    try:
+        return int(token, 36) / 1000 if token else None
+    except ValueError:
+        return None
 
 
 def _band_shard_and_field(value: int, shard_bits: int) -> tuple[str, str]:
@@ -143,6 +163,7 @@ def script_args(
     ]
     for value in fp.band_hashes:
         args.extend(_band_shard_and_field(value, bits))
+    args.append(encode_time(now))
     return args
 
 
@@ -157,7 +178,8 @@ def decode_reply(reply: list[Any]) -> IndexVerdict:
         return IndexVerdict(status="unique", sequence=int(items[1]), replayed=True)
     sequence, replayed = int(items[1]), items[2] == "1"
     if status == "unique":
-        return IndexVerdict(status="unique", sequence=sequence, replayed=replayed)
+        decided_at = decode_time(items[3]) if len(items) > 3 else None
+        return IndexVerdict(status="unique", sequence=sequence, replayed=replayed, decided_at=decided_at)
     return IndexVerdict(
         status="duplicate",
         sequence=sequence,
@@ -168,6 +190,7 @@ def decode_reply(reply: list[Any]) -> IndexVerdict:
         threshold=float(items[6]),
         duplicate_of=items[7],
         duplicate_of_url=items[8],
+        decided_at=decode_time(items[9]) if len(items) > 9 else None,
     )
 
 
@@ -223,7 +246,9 @@ class RedisIndex:
             async with self.client.pipeline(transaction=False) as pipe:
                 for fp, article_id, url in items:
                     await self._script(
-                        keys=[], args=script_args(self.config, fp, article_id, url, self.epoch, now), client=pipe
+                        keys=[],
+                        args=script_args(self.config, fp, article_id, url, self.epoch, now),
+                        client=pipe,
                     )
                 replies = await pipe.execute()
         except (RedisConnectionError, RedisTimeoutError) as exc:

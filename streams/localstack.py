@@ -557,12 +557,14 @@ def _redis_binary(prefer: RedisFlavour) -> tuple[RedisFlavour, str]:
 def _ping(port: int, timeout: float = 1.0) -> bool:
     """Return True if the server on ``port`` replies ``+PONG`` to PING.
 
-    A server still loading its AOF replies ``-LOADING``, which counts as not ready.
+    A server still loading its AOF replies ``-LOADING``, which counts as not ready; one started with
+    ``--requirepass`` replies ``-NOAUTH`` to an unauthenticated PING once it is serving, which counts
+    as ready.
     """
     try:
         with socket.create_connection((HOST, port), timeout=timeout) as sock:
             sock.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
+            return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
     except OSError:
         return False
 

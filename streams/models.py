@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 Status = Literal["unique", "duplicate", "rejected"]
 MatchKind = Literal["url", "exact", "near", "id"]
@@ -32,6 +34,7 @@ REJECTION_CODES = (
 
 _KNOWN_FIELDS = ("id", "url", "title", "text", "html", "source", "published_at", "language")
 _MAX_NESTING = 32
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 #: Rejections carry the payload as received up to this many bytes (``raw_truncated`` says if cut).
 MAX_REJECTED_RAW_BYTES = 65_536
 _MAX_URL_CHARS = 4096
@@ -253,6 +256,9 @@ def parse_article(
         return _reject(
             "not_an_object", f"expected a JSON object, got {type(obj).__name__}", payload, position
         )
+    if _holds_lone_surrogate(decoded, obj):
+        message = "a string holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)"
+        return _reject("bad_encoding", message, payload, position)
     url = obj.get("url")
     if url is None or (isinstance(url, str) and not url.strip()):
         return _reject("missing_url", "the required field 'url' is missing or empty", payload, position)
@@ -260,6 +266,8 @@ def parse_article(
         return _reject("invalid_url", "'url' must be an absolute http(s) URL", payload, position)
     if not url.lower().startswith(("http://", "https://")):
         return _reject("invalid_url", "'url' must use http or https", payload, position)
+    if not _has_host_and_port(url):
+        return _reject("invalid_url", "'url' must have a host and a valid port", payload, position)
     article_id = obj.get("id")
     if article_id is not None and not isinstance(article_id, str | int):
         return _reject("invalid_field", "field 'id' must be a string or an integer", payload, position)
@@ -296,6 +304,26 @@ def parse_article(
         language=language,
         extra=extra,
     )
+
+
+def _holds_lone_surrogate(decoded: str, obj: dict[str, Any]) -> bool:
+    # Valid UTF-8 cannot hold a surrogate, but a JSON escape can; the output JSON could not be encoded.
+    if not _SURROGATE_ESCAPE.search(decoded):
+        return False
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _has_host_and_port(url: str) -> bool:
+    # urlsplit raises on a bad IPv6 literal and .port on a port out of range; canonical_url needs both.
+    try:
+        parts = urlsplit(url.strip())
+        return bool(parts.hostname) and (parts.port is None or parts.port >= 0)
+    except ValueError:
+        return False
 
 
 def _refuse_constant(name: str) -> float:

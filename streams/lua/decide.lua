@@ -5,7 +5,7 @@
 -- 10 compact signature, 11 jaccard threshold, 12 containment threshold, 13 min containment shingles,
 -- 14 max candidates, 15 id shard, 16 id field, 17 url shard, 18 url field, 19 exact shard,
 -- 20 exact field, 21 number of bands n, 22 lead threshold, 23 lead containment threshold,
--- 24 compact lead signature, then n pairs (shard, field).
+-- 24 compact lead signature, then n pairs (shard, field), then the decision time (base-36 Unix ms).
 -- Returns {status, ...}: see decode_reply in streams/index.py.
 
 local prefix = ARGV[1]
@@ -23,6 +23,7 @@ local nbands = tonumber(ARGV[21])
 local lead_t, lead_ct = tonumber(ARGV[22]), tonumber(ARGV[23])
 local lead = ARGV[24]
 local FIRST_BAND = 25
+local decided_at = ARGV[FIRST_BAND + 2 * nbands] or ''
 
 local stored_epoch = redis.call('GET', prefix .. ':epoch')
 if stored_epoch ~= epoch then
@@ -41,8 +42,11 @@ local function lookup(shard, field)
 end
 
 -- Split on the first n NULs only: the signature at the end of a unique record may contain NUL bytes.
+-- Records written with their decision time (kind U or D) give it as parts.time and the rest as the
+-- older u and d records, which stay readable.
 local function split(rec)
-  local n = (string.sub(rec, 1, 1) == 'u') and 4 or 5
+  local kind = string.sub(rec, 1, 1)
+  local n = ({u = 4, d = 5, U = 5, D = 6})[kind] or 5
   local parts, pos = {}, 1
   for _ = 1, n do
     local i = string.find(rec, '\0', pos, true)
@@ -51,11 +55,17 @@ local function split(rec)
     pos = i + 1
   end
   parts[#parts + 1] = string.sub(rec, pos)
+  if kind == 'U' or kind == 'D' then
+    parts.time = table.remove(parts, 2)
+    parts[1] = string.lower(kind)
+  end
   return parts
 end
 
--- A unique record: u \0 count \0 url \0 id \0 signature .. lead signature.
--- A duplicate record: d \0 canonical iid \0 match \0 measure \0 similarity \0 threshold.
+-- A unique record: U \0 time \0 count \0 url \0 id \0 signature .. lead signature.
+-- A duplicate record: D \0 time \0 canonical iid \0 match \0 measure \0 similarity \0 threshold.
+-- The time (base-36 Unix milliseconds, 8 bytes) is when the article was first decided, so a replayed
+-- decision is the same record, byte for byte.
 local function get_record(iid)
   local rec = redis.call('HGET', record_key(iid), tostring(iid))
   if rec then return split(rec) end
@@ -86,19 +96,20 @@ if seen then
   local iid = tonumber(seen)
   local rec = get_record(iid)
   if not rec then return {'replay_lost', seen} end
-  if rec[1] == 'u' then return {'unique', seen, '1'} end
+  if rec[1] == 'u' then return {'unique', seen, '1', rec.time or ''} end
   local canon = get_record(tonumber(rec[2])) or {'u', '0', '', '', ''}
-  return {'duplicate', seen, '1', rec[3], rec[4], rec[5], rec[6], canon[4], canon[3]}
+  return {'duplicate', seen, '1', rec[3], rec[4], rec[5], rec[6], canon[4], canon[3], rec.time or ''}
 end
 
 local iid = redis.call('INCR', prefix .. ':seq')
 
 local function as_duplicate(canon_iid, canon, match, measure, sim, thr)
-  put_record(iid, 'd\0' .. canon_iid .. '\0' .. match .. '\0' .. measure .. '\0' .. sim .. '\0' .. thr)
+  put_record(iid, 'D\0' .. decided_at .. '\0' .. canon_iid .. '\0' .. match .. '\0' .. measure .. '\0' .. sim
+    .. '\0' .. thr)
   put(ARGV[15], ARGV[16], iid)
   put(ARGV[17], ARGV[18], canon_iid)
   put(ARGV[19], ARGV[20], canon_iid)
-  return {'duplicate', tostring(iid), '0', match, measure, sim, thr, canon[4], canon[3]}
+  return {'duplicate', tostring(iid), '0', match, measure, sim, thr, canon[4], canon[3], decided_at}
 end
 
 -- 2. The same page again, or 3. the same words again.
@@ -174,7 +185,7 @@ if best_iid then
 end
 
 -- 5. New: index it.
-put_record(iid, 'u\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. sig .. lead)
+put_record(iid, 'U\0' .. decided_at .. '\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. sig .. lead)
 put(ARGV[15], ARGV[16], iid)
 put(ARGV[17], ARGV[18], iid)
 put(ARGV[19], ARGV[20], iid)
@@ -183,4 +194,4 @@ for b = 0, nbands - 1 do
   local prev = band_values[b]
   put(shard, field, prev and (prev .. ',' .. iid) or tostring(iid))
 end
-return {'unique', tostring(iid), '0'}
+return {'unique', tostring(iid), '0', decided_at}
