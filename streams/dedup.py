@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import multiprocessing
 import os
 import threading
@@ -32,6 +33,8 @@ from streams.models import (
     utc_now_iso,
 )
 from streams.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -280,7 +283,21 @@ class Deduplicator:
         self, messages: Sequence[tuple[bytes, SourcePosition]]
     ) -> list[PreparedArticle | Rejection]:
         """Parse, clean and fingerprint each message (HTML ones time-boxed)."""
-        return [await self._prepare_one(payload, position) for payload, position in messages]
+        return [await self._prepare_guarded(payload, position) for payload, position in messages]
+
+    async def _prepare_guarded(self, payload: bytes, position: SourcePosition) -> PreparedArticle | Rejection:
+        try:
+            return await self._prepare_one(payload, position)
+        except Exception as exc:
+            # A bug of ours on one input must not stall its partition: the input is rejected, with its
+            # bytes, and the traceback goes to the log for us to fix.
+            log.exception("preparing a message failed", extra={"offset": position.offset})
+            return Rejection(
+                error="internal_error",
+                message=f"{type(exc).__name__} while preparing the article: {exc}"[:300],
+                raw=payload,
+                position=position,
+            )
 
     async def decide_prepared(self, prepared: Sequence[PreparedArticle | Rejection]) -> list[Decision]:
         """Run the index for the prepared articles (one pipeline round trip) and build the decisions."""

@@ -175,4 +175,3 @@ class NaivePipeline:
         if article_id not in self.lsh:
             self.lsh.insert(article_id, minhash)
         return Outcome(article_id, "unique")
-

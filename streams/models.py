@@ -30,6 +30,7 @@ REJECTION_CODES = (
     "too_large",
     "bad_encoding",
     "extraction_timeout",
+    "internal_error",
 )
 
 _KNOWN_FIELDS = ("id", "url", "title", "text", "html", "source", "published_at", "language")

@@ -81,3 +81,22 @@ def test_a_huge_rejected_payload_is_truncated_in_the_rejection():
     assert body["raw_truncated"] is True
     assert body["raw_bytes"] == len(payload)
     assert len(body["raw"]) == MAX_REJECTED_RAW_BYTES
+
+
+def test_a_bug_while_preparing_one_input_becomes_a_rejection(monkeypatch):
+    """An unexpected exception in cleaning rejects that input (internal_error) instead of stalling."""
+    import asyncio
+
+    from streams import dedup
+    from streams.settings import Settings
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(dedup, "clean_article", broken)
+    engine = dedup.Deduplicator(Settings(), index=None)  # type: ignore[arg-type]
+    payload = json.dumps({"url": "https://a.example/x", "text": "some text"}).encode()
+    (result,) = asyncio.run(engine.prepare_many([(payload, SourcePosition("t", 0, 7))]))
+    assert isinstance(result, Rejection)
+    assert result.error == "internal_error"
+    assert result.raw == payload
