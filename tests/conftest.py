@@ -84,15 +84,7 @@ def settings_factory(broker: BrokerProcess, redis_url: str) -> Callable[..., Set
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The STREAMS_* environment that reproduces these settings in a worker process."""
-    env: dict[str, str] = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"STREAMS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
-    env.update(extra)
-    return env
+    return {**settings.as_env(), **extra}
 
 
 @pytest.fixture
