@@ -111,11 +111,16 @@ class Settings(BaseSettings):
 
     # --- worker ------------------------------------------------------------------------------------
     batch_max_articles: int = Field(64, ge=1, le=5000, description="Articles decided per batch at most.")
-    batch_seconds: float = Field(0.05, gt=0, description="Longest wait to fill a batch.")
+    batch_seconds: float = Field(
+        0.02, gt=0, description="Longest wait to fill a batch (adds up to this much latency at low rates)."
+    )
     broker_session_timeout_seconds: float = Field(
         10.0, ge=3, description="Consumer session timeout: how soon a dead worker's partitions move."
     )
     commit_interval_seconds: float = Field(1.0, gt=0, description="How often acked offsets are committed.")
+    broker_fetch_max_wait_ms: int = Field(
+        25, ge=1, le=1500, description="Longest a fetch waits for new messages (tansu always waits it out)."
+    )
     source_label_limit: int = Field(
         50, ge=0, description="Distinct sources labelled in metrics; the rest count as 'other'."
     )
@@ -164,6 +169,17 @@ class Settings(BaseSettings):
     @property
     def retention_seconds(self) -> int:
         return int(self.retention_days * 86400)
+
+    def as_env(self) -> dict[str, str]:
+        """The ``STREAMS_*`` variables that give another process exactly these settings."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"STREAMS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        return env
 
     @property
     def output_topics(self) -> tuple[str, str, str]:
