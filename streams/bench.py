@@ -299,16 +299,8 @@ def bench_settings(base: Settings, broker_url: str, redis_url: str, capacity: in
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment that gives a worker process exactly these settings."""
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"STREAMS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
-    env.update(PYTHONUNBUFFERED="1", **extra)
-    return env
+    """This process's environment plus the variables that give a worker exactly these settings."""
+    return {**os.environ, **settings.as_env(), "PYTHONUNBUFFERED": "1", **extra}
 
 
 # --------------------------------------------------------------------------------------------------
