@@ -151,11 +151,11 @@ class NaivePipeline:
     def __init__(
         self, threshold: float = 0.8, num_perm: int = 128, storage_config: dict[str, Any] | None = None
     ) -> None:
-        from datasketch import MinHashLSH
+        from datasketch import MinHash, MinHashLSH  # lazily: only the baseline needs datasketch
 
         self.num_perm = num_perm
         self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, storage_config=storage_config)
-        self._minhash_cls = __import__("datasketch").MinHash
+        self._minhash_cls = MinHash
         self._order: dict[str, int] = {}
 
     def signature(self, text: str) -> Any:
