@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import redis.asyncio as aioredis
 import xxhash
 from redis.backoff import ExponentialWithJitterBackoff
@@ -62,7 +63,8 @@ class IndexConfig:
     @property
     def shard_bits(self) -> int:
         entries = self.capacity * (self.params.bands + self.params.lead_bands + self.params.chunk_sample + 3)
-        return max(4, math.ceil(math.log2(max(2, entries / _LISTPACK_TARGET_ENTRIES))))
+        # At most 32 bits: the script reads shards as uint32 (4 billion hashes is past any real index).
+        return min(32, max(4, math.ceil(math.log2(max(2, entries / _LISTPACK_TARGET_ENTRIES)))))
 
     @property
     def prefix(self) -> str:
@@ -107,9 +109,17 @@ def decode_time(token: str) -> float | None:
         return None
 
 
-def _band_shard_and_field(value: int, shard_bits: int) -> tuple[str, str]:
-    # 24-bit integer fields stay compact in a listpack; a chance collision only adds a candidate.
-    return str(value >> (64 - shard_bits)), str(value & 0xFFFFFF)
+def packed_bands(band_hashes: tuple[int, ...], shard_bits: int) -> bytes:
+    """The bands as the script reads them: per band a big-endian uint32 shard and uint32 field.
+
+    The shard is the top ``shard_bits`` bits of the band hash; the field its low 24 bits (small
+    integers stay compact in a listpack; a chance collision only adds a candidate).
+    """
+    values = np.fromiter(band_hashes, dtype=np.uint64, count=len(band_hashes))
+    pairs = np.empty((len(values), 2), dtype=">u4")
+    pairs[:, 0] = values >> np.uint64(64 - shard_bits)
+    pairs[:, 1] = values & np.uint64(0xFFFFFF)
+    return pairs.tobytes()
 
 
 def script_args(
@@ -160,10 +170,9 @@ def script_args(
         config.rule.lead_threshold,
         config.rule.lead_containment_threshold,
         fp.compact_lead(),
+        packed_bands(fp.band_hashes, bits),
+        encode_time(now),
     ]
-    for value in fp.band_hashes:
-        args.extend(_band_shard_and_field(value, bits))
-    args.append(encode_time(now))
     return args
 
 
