@@ -1,0 +1,221 @@
+"""fingerprint()'s fast paths give bit for bit what the plain computation gives.
+
+The plain computation below is the straightforward one (Unicode word pattern on the case-folded text,
+one xxhash a shingle, np.unique, one reduction per permutation): any difference would move the keys,
+signatures and band hashes stored in the index, and with them the decisions.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import xxhash
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from streams import cleaning, fingerprint
+from streams.fingerprint import Fingerprint, FingerprintParams
+from streams.synthetic import generate_stream
+
+PARAMS = FingerprintParams()
+
+
+def plain_words(text: str) -> list[str]:
+    return fingerprint._WORD.findall(text.casefold())
+
+
+def plain_content_words(words: list[str]) -> list[str]:
+    return [w.replace("’", "'") for w in words if w not in fingerprint.STOP_WORDS]
+
+
+def plain_shingles(words: list[str], size: int) -> list[str]:
+    if len(words) <= size:
+        return [" ".join(words)] if words else []
+    return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+
+
+def plain_hashes(shingles: list[str]) -> np.ndarray:
+    return np.array([xxhash.xxh3_64_intdigest(s.encode("utf-8")) for s in shingles], dtype=np.uint64)
+
+
+def plain_minhash(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    if hashes.size == 0:
+        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
+    a, b = fingerprint._permutations(num_perm, seed)
+    return ((np.multiply.outer(a, hashes) + b[:, None]) >> np.uint64(32)).min(axis=1).astype(np.uint32)
+
+
+def plain_bands(signature: np.ndarray, bands: int, rows: int, salt: int = 0) -> list[int]:
+    raw = signature.tobytes()
+    step = rows * 4
+    return [xxhash.xxh3_64_intdigest(raw[i * step : (i + 1) * step], seed=salt + i) for i in range(bands)]
+
+
+def plain_chunks(ordered: np.ndarray, divisor: int, min_length: int, sample: int) -> list[int]:
+    anchors = np.flatnonzero(ordered % np.uint64(divisor) == 0)
+    chunks = {
+        xxhash.xxh3_64_intdigest(ordered[a:b].tobytes(), seed=2 << 20)
+        for a, b in itertools.pairwise(anchors)
+        if b - a >= min_length
+    }
+    return sorted(chunks)[:sample]
+
+
+def plain_fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
+    words = plain_words(text)
+    content = plain_content_words(words)
+    if params.shingle_kind == "word":
+        shingles = plain_shingles(content, params.shingle_size)
+    else:
+        shingles = fingerprint.shingles_of(content, params.shingle_kind, params.shingle_size)
+    ordered = plain_hashes(shingles)
+    hashes = np.unique(ordered)
+    signature = plain_minhash(hashes, params.num_perm, params.seed)
+    lead = plain_minhash(
+        np.unique(ordered[: params.lead_shingles]), params.lead_bands * params.lead_rows, params.seed + 1
+    )
+    return Fingerprint(
+        url_key=xxhash.xxh3_128_hexdigest(cleaning.canonical_url(url).encode("utf-8")),
+        exact_key=xxhash.xxh3_128_hexdigest(" ".join(words).encode("utf-8")),
+        signature=signature,
+        shingle_count=int(hashes.size),
+        band_hashes=(
+            *plain_bands(signature, params.bands, params.rows),
+            *plain_bands(lead, params.lead_bands, params.lead_rows, salt=1 << 20),
+            *plain_chunks(ordered, params.chunk_divisor, params.chunk_min_shingles, params.chunk_sample),
+        ),
+        lead_signature=lead,
+    )
+
+
+def assert_identical(got: Fingerprint, expected: Fingerprint) -> None:
+    assert got.url_key == expected.url_key
+    assert got.exact_key == expected.exact_key
+    assert got.signature.dtype == expected.signature.dtype
+    assert np.array_equal(got.signature, expected.signature)
+    assert got.shingle_count == expected.shingle_count
+    assert got.band_hashes == expected.band_hashes
+    assert got.lead_signature.dtype == expected.lead_signature.dtype
+    assert np.array_equal(got.lead_signature, expected.lead_signature)
+
+
+# Characters on both sides of the byte tokenizer's conditions: ASCII letters of both cases, both
+# apostrophes, digits, underscore, ASCII and Unicode separators and punctuation, NUL (the tokenizer's
+# stand-in for the curly apostrophe), non-ASCII letters (é, ß, İ which folds to i + a combining dot,
+# dotless ı, the Kelvin sign and long s which fold to ASCII, a ligature, Cyrillic, Greek, CJK), combining
+# marks (U+0345 is no letter but folds to one), a lone surrogate, and non-letters outside ASCII.
+LETTERS = "abcdefghijklmnopqrstuvwxyzABCXYZ"
+TRICKY = (
+    *"'’‘'’", *"0129_", *" \n\t.,-;:!?\"()&/\\", "\x00", "\x1c", "\u00a0", "\u2028", "\x85",
+    *"—–“”«»…•£€©°²½Ⅻ™�", *"éÉßẞİıKſﬁжЖΩσςあ漢٣",
+    "\u0301", "\u0307", "\u0345", "\ud800",
+)  # fmt: skip
+ASCII_LIKE = (*"'’", *" .,-", "\x00", *"—“”£�", "\u00a0")  # the fast path's alphabet: no foreign letter
+
+
+def texts(alphabet: tuple[str, ...], max_size: int = 120) -> st.SearchStrategy[str]:
+    # Letters are drawn often so that words (and apostrophes between letters) are common.
+    chars = st.one_of(st.sampled_from(LETTERS), st.sampled_from(alphabet))
+    return st.lists(chars, max_size=max_size).map("".join)
+
+
+tricky_text = st.one_of(texts(TRICKY), texts(ASCII_LIKE), st.text(max_size=80))
+
+
+def corpus() -> list[str]:
+    bodies = []
+    for article in generate_stream(80, duplicate_share=0.5, seed=7):
+        bodies.append(article.get("text") or cleaning.html_to_text(article["html"])[0])
+    return bodies
+
+
+EDGE_CASES = (
+    "", "'", "’", "a", "The", "of the and", "A'", "'a", "a'b", "a’b", "a''b", "a'’b", "a’’b", "'a'b'",
+    "it’s O'Brien's ‘quote’ and 'another'", "x\x00y ’ \x00", "İstanbul ISTANBUL ıstanbul", "Straße",
+    "\u212aelvin ſun ﬁne", "x\u0345y", "e\u0301t\u00e9", "\ud800ab'c\udfff", "UK 'embracing e-commerce'",
+    "Привет, мир! Hello’s world", "東京 tokyo’s 2024 results_final", "£5bn — “deal” done",
+)  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(tricky_text)
+@example("a'b’c ’d e’’f 'g' h'’i")
+def test_tokenizer_equals_the_word_pattern(text):
+    """The byte tokenizer gives the words the Unicode pattern finds in the case-folded text."""
+    words = plain_words(text)
+    joined, straight = fingerprint._joined_and_words(text)
+    assert joined == " ".join(words).encode("utf-8")
+    assert straight == [w.replace("’", "'").encode("utf-8") for w in words]
+
+
+def test_tokenizer_on_edge_cases():
+    for text in EDGE_CASES:
+        words = plain_words(text)
+        assert fingerprint._joined_and_words(text) == (
+            " ".join(words).encode("utf-8"),
+            [w.replace("’", "'").encode("utf-8") for w in words],
+        ), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(tricky_text, st.integers(min_value=1, max_value=4))
+def test_shingle_hashes_equal_the_plain_ones(text, size):
+    """Stop words dropped, n-grams joined and hashed on bytes: the plain hashes, in order."""
+    _, straight = fingerprint._joined_and_words(text)
+    expected = plain_hashes(plain_shingles(plain_content_words(plain_words(text)), size))
+    got = fingerprint._shingle_hashes(straight, size)
+    assert got.dtype == np.uint64
+    assert np.array_equal(got, expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=60), st.booleans())
+def test_sorted_unique_equals_np_unique(values, few_distinct):
+    array = np.array(values, dtype=np.uint64)
+    if few_distinct:
+        array %= np.uint64(7)  # many duplicates
+    got = fingerprint._sorted_unique(array)
+    assert got.dtype == np.uint64
+    assert np.array_equal(got, np.unique(array))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=80),
+    st.sampled_from([(128, 1), (16, 2), (7, 5)]),
+)
+def test_minhash_bands_and_chunks_equal_the_plain_ones(values, perms):
+    hashes = np.array(values, dtype=np.uint64)
+    num_perm, seed = perms
+    signature = fingerprint.minhash(hashes, num_perm, seed)
+    assert signature.dtype == np.uint32
+    assert np.array_equal(signature, plain_minhash(np.unique(hashes), num_perm, seed))
+    for bands, rows, salt in ((num_perm // 3, 3, 0), (1, 4, 1 << 20), (num_perm // 2, 2, 5)):
+        assert fingerprint.band_hashes(signature, bands, rows, salt) == plain_bands(
+            signature, bands, rows, salt
+        )
+    for divisor, min_length, sample in ((8, 5, 10), (2, 1, 3), (3, 2, 100)):
+        got = fingerprint.anchored_chunks(hashes, divisor, min_length, sample)
+        assert got == plain_chunks(hashes, divisor, min_length, sample)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tricky_text)
+def test_fingerprint_equals_the_plain_computation_on_tricky_text(text):
+    url = "https://example.com/a?utm_source=x"
+    assert_identical(fingerprint.fingerprint(text, url, PARAMS), plain_fingerprint(text, url, PARAMS))
+
+
+def test_fingerprint_equals_the_plain_computation_on_articles():
+    """Whole articles (mojibake, spun and excerpted copies included) and the edge cases, several params."""
+    variants = (
+        PARAMS,
+        FingerprintParams(shingle_size=1),
+        FingerprintParams(shingle_size=3, chunk_divisor=5, lead_shingles=7),
+        FingerprintParams(shingle_kind="char", shingle_size=5),
+    )
+    for i, text in enumerate([*corpus(), *EDGE_CASES]):
+        url = f"https://news.example/{i}?ref=home"
+        for params in variants:
+            assert_identical(fingerprint.fingerprint(text, url, params), plain_fingerprint(text, url, params))
