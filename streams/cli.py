@@ -123,11 +123,14 @@ async def decide_offline(
     try:
         with progress() as bar:
             task = bar.add_task("deciding", total=len(payloads), visible=show_progress)
-            for start in range(0, len(payloads), batch):
-                chunk = payloads[start : start + batch]
-                positions = [SourcePosition(None, None, start + i) for i in range(len(chunk))]
-                decisions.extend(await engine.decide_many(list(zip(chunk, positions, strict=True))))
-                bar.advance(task, len(chunk))
+            batches = (
+                [(payload, SourcePosition(None, None, start + i)) for i, payload in enumerate(chunk)]
+                for start in range(0, len(payloads), batch)
+                for chunk in [payloads[start : start + batch]]
+            )
+            async for decided in engine.decide_batches(batches):
+                decisions.extend(decided)
+                bar.advance(task, len(decided))
         elapsed = time.perf_counter() - started
     finally:
         engine.close()

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -245,7 +245,7 @@ class Deduplicator:
         loop = asyncio.get_running_loop()
         if self._pool is None:
             # Starting the process (seconds on a busy machine) must not count against the first page.
-            self._pool_ready = loop.run_in_executor(self._html_pool(), _warm_up_extraction)
+            self._start_pool()
         if self._pool_ready is not None:
             with contextlib.suppress(Exception):  # a broken pool fails the page below, where it is handled
                 await asyncio.wait_for(asyncio.shield(self._pool_ready), timeout=60)
@@ -279,11 +279,28 @@ class Deduplicator:
                 process.kill()
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def _start_pool(self) -> None:
+        self._pool_ready = asyncio.get_running_loop().run_in_executor(self._html_pool(), _warm_up_extraction)
+
+    async def warm_up(self) -> None:
+        """Start the HTML extraction process now rather than on the first page (seconds on a busy machine)."""
+        if self._pool is None:
+            self._start_pool()
+        if self._pool_ready is not None:
+            await self._pool_ready
+
     async def prepare_many(
         self, messages: Sequence[tuple[bytes, SourcePosition]]
     ) -> list[PreparedArticle | Rejection]:
         """Parse, clean and fingerprint each message (HTML ones time-boxed)."""
-        return [await self._prepare_guarded(payload, position) for payload, position in messages]
+        prepared = []
+        for payload, position in messages:
+            prepared.append(await self._prepare_guarded(payload, position))
+            # Cleaning a text article never waits, so without this the event loop would stall for the
+            # whole batch: the previous batch's index call (its request and reply) and the broker
+            # client's fetches and heartbeats go on between articles instead.
+            await asyncio.sleep(0)
+        return prepared
 
     async def _prepare_guarded(self, payload: bytes, position: SourcePosition) -> PreparedArticle | Rejection:
         try:
@@ -314,6 +331,29 @@ class Deduplicator:
     async def decide_many(self, messages: Sequence[tuple[bytes, SourcePosition]]) -> list[Decision]:
         """One decision per message, in order."""
         return await self.decide_prepared(await self.prepare_many(messages))
+
+    async def decide_batches(
+        self, batches: Iterable[Sequence[tuple[bytes, SourcePosition]]]
+    ) -> AsyncIterator[list[Decision]]:
+        """The decisions of each batch, in order; a batch is prepared while the previous one is in Redis.
+
+        Redis works on its own core, so overlapping its script calls with the next batch's CPU work
+        costs nothing; index calls still go one batch after the other, so the decisions are those of
+        :meth:`decide_many` called batch by batch.
+        """
+        pending: asyncio.Future[list[Decision]] | None = None
+        try:
+            for batch in batches:
+                prepared = await self.prepare_many(batch)
+                if pending is not None:
+                    yield await pending
+                pending = asyncio.ensure_future(self.decide_prepared(prepared))
+            if pending is not None:
+                yield await pending
+                pending = None
+        finally:
+            if pending is not None:
+                pending.cancel()
 
     def close(self) -> None:
         self._recycle_pool()

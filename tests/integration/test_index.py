@@ -162,3 +162,33 @@ def test_the_sample_articles_decide_as_labelled(settings: Settings):
         cluster = labels[aid]["label_cluster"]
         assert (verdict.status == "duplicate") == (cluster in seen), (aid, labels[aid]["label_kind"])
         seen.add(cluster)
+
+
+def test_pipelined_batches_decide_as_one_batch_after_the_other(redis_url: str):
+    """decide_batches (a batch prepared while the previous one is in Redis) = decide_many batch by batch."""
+    from streams.dedup import Deduplicator
+    from streams.models import SourcePosition
+
+    payloads = read_jsonl_lines(sample_path())
+    batches = [
+        [(p, SourcePosition(None, None, start + i)) for i, p in enumerate(payloads[start : start + 16])]
+        for start in range(0, len(payloads), 16)
+    ]
+
+    async def decide(pipelined: bool) -> list[tuple[str, str | None]]:
+        settings = make_settings(None, redis_url)
+        engine = Deduplicator(settings, await open_index(settings))
+        try:
+            if pipelined:
+                decided = [d async for batch in engine.decide_batches(batches) for d in batch]
+            else:
+                decided = [d for batch in batches for d in await engine.decide_many(batch)]
+        finally:
+            engine.close()
+            await engine.index.close()
+        return [(d.status, getattr(d, "duplicate_of", None)) for d in decided]
+
+    one_by_one, pipelined = run(decide(False)), run(decide(True))
+    assert len(pipelined) == len(payloads)
+    assert {status for status, _ in pipelined} >= {"unique", "duplicate"}
+    assert pipelined == one_by_one
