@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import ftfy
 from ftfy import fixes as ftfy_fixes
-from ftfy.badness import MOJIBAKE_CATEGORIES, is_bad
+from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 from ftfy.chardata import CONTROL_CHARS, HTML_ENTITY_RE, LIGATURES, WIDTH_MAP
 from selectolax.lexbor import LexborHTMLParser
 
@@ -29,6 +29,12 @@ TRACKING_PARAMS = frozenset(
 )  # fmt: skip
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "at_")
 
+
+def _char_class(chars: frozenset[str]) -> str:
+    """The inside of a regex character class matching exactly ``chars``."""
+    return "".join(re.escape(char) for char in sorted(chars))
+
+
 _BULLET = re.compile(r"^\s*(?:[•◦▪▫●○■□‣⁃∙·*+\-–—]|\d{1,2}[.)])\s+")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 # The runs of _SPACES that are not already a single plain space (the only ones a substitution changes).
@@ -36,8 +42,11 @@ _SPACES_TO_FIX = re.compile(
     r"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000][ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]*"
     r"| [ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+"
 )
+# The characters of _SPACES other than the plain space.
+_ODD_SPACES = re.compile(r"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_INVISIBLE_OR_CONTROL = re.compile(f"[{_INVISIBLE.pattern[1:-1]}{_CONTROL.pattern[1:-1]}]")  # both classes
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 # Lines a publisher wraps around the story: promos, share buttons, newsletter and copyright lines.
@@ -55,8 +64,9 @@ _BOILERPLATE = re.compile(
 )
 _BOILERPLATE_MAX_CHARS = 220
 # Every alternative of _BOILERPLATE contains one of these (lower case), so a line without any of them
-# cannot match and is spared the regex. Python's case-insensitive matching also lets four non-ASCII
-# letters stand for ASCII ones; lines with those always go to the regex (tests/unit/test_fast_paths.py).
+# cannot match and is spared the regex. Python's case-insensitive matching also lets non-ASCII letters
+# stand for ASCII ones; lines with those that lower() does not turn into the ASCII letter (İ ı ſ) always
+# go to the regex (tests/unit/test_cleaning_speed_equivalence.py checks every code point).
 _BOILERPLATE_WORDS = (
     "subscribe", "newsletter", "sign up", "sign-up", "like this ", "share this", "share on", "share via",
     "follow us", "click here", "©", "(c)", "copyright", "all rights reserved", "read more", "read also",
@@ -64,7 +74,11 @@ _BOILERPLATE_WORDS = (
     "originally published", "originally appeared", "advertisement", "related", "get more from",
     "download our app", "cookie", "tags", "topics", "filed under",
 )  # fmt: skip
-_CASE_FOLDS_TO_ASCII = frozenset("İıſK")
+# Written as escapes: NFKC (some editors and tools apply it) turns the Kelvin sign into a plain K, as had
+# happened here, which sent every line with a capital K past the pre-filter. The Kelvin sign itself is
+# harmless (lower() gives k), and kept as the fourth of the letters the pattern folds to ASCII.
+_CASE_FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")  # İ ı ſ K
+_CASE_FOLDS_TO_ASCII_RE = re.compile(f"[{_char_class(_CASE_FOLDS_TO_ASCII)}]")
 
 _DROP_TAGS = (
     "script", "style", "noscript", "template", "svg", "iframe", "form", "nav", "header", "footer",
@@ -119,29 +133,86 @@ def canonical_url(url: str) -> str:
 # ftfy.badness.BADNESS_RE holds a class drawn only from these categories, or one of these literals.
 # Curly quotes, dashes and bullets ("common" and punctuation) alone never make text "bad".
 _PUNCTUATION_LIKE = ("common", "start_punctuation", "end_punctuation")
-_MOJIBAKE_TRIGGER = re.compile(
-    "["
-    + "".join(v for k, v in MOJIBAKE_CATEGORIES.items() if k not in _PUNCTUATION_LIKE)
+_MOJIBAKE_TRIGGER_CLASS = (
+    "".join(v for k, v in MOJIBAKE_CATEGORIES.items() if k not in _PUNCTUATION_LIKE)
     + "ŒœÂÃÎÐ×ØÙàÄâó√≈вВГРСβΒΓΞΟā°²³"
-    + "]"
 )
+_MOJIBAKE_TRIGGER = re.compile(f"[{_MOJIBAKE_TRIGGER_CLASS}]")
+# The longest text a match of BADNESS_RE spans ("ГўВЂВ.[A-Za-z ]"; checked with the regex parser in
+# tests/unit/test_cleaning_speed_equivalence.py).
+_BADNESS_MAX_WIDTH = 7
+# ftfy.fix_text works on lines, cutting longer ones into segments of this many characters.
+_FTFY_MAX_SEGMENT = ftfy.TextFixerConfig().max_decode_length
 _FTFY_ONLY = frozenset("\x1bÃÂ")  # terminal escapes, and a badness pattern anchored at ^
 _LIGATURE_CHARS = frozenset(map(chr, LIGATURES))
 _WIDTH_CHARS = frozenset(map(chr, WIDTH_MAP))
 _CONTROL_CHARS = frozenset(map(chr, CONTROL_CHARS))
+_C1_CHARS = frozenset(map(chr, range(0x80, 0xA0)))  # ftfy.chardata.C1_CONTROL_RE
+_SURROGATES = frozenset(map(chr, range(0xD800, 0xE000)))  # ftfy.fixes.SURROGATE_RE
+# ftfy's uncurl_quotes as plain replacements (its two regex substitutions cost more than the rest of
+# a pass); tests/unit/test_cleaning_speed_equivalence.py checks this table against ftfy on every code point.
+_CURLY_QUOTES = (
+    ("\u02bc", "'"), ("\u2018", "'"), ("\u2019", "'"), ("\u201a", "'"), ("\u201b", "'"),
+    ("\u201c", '"'), ("\u201d", '"'), ("\u201e", '"'), ("\u201f", '"'),
+)  # fmt: skip
+_CURLY_CHARS = frozenset(curly for curly, _ in _CURLY_QUOTES)
+_LINE_BREAKS = frozenset("\r\u2028\u2029\x85")  # what ftfy.fixes.fix_line_breaks replaces
+# The characters that uncurl_quotes and fix_line_breaks, the fixers common text needs, change.
+_COMMON_TARGETS = _CURLY_CHARS | _LINE_BREAKS
+# The characters that one of the other six fixers changes, or needs to see to change anything (\x1b
+# starts a terminal escape).
+_RARE_TARGETS = _C1_CHARS | _LIGATURE_CHARS | _WIDTH_CHARS | _CONTROL_CHARS | _SURROGATES
+# A text without any of these is left alone by all eight fixers.
+_FIXER_TARGETS = _COMMON_TARGETS | _RARE_TARGETS
+
+
+# Text without any of these characters needs neither ftfy (no mojibake trigger, no Ã/Â/\x1b) nor
+# any fixer but uncurl_quotes and fix_line_breaks: the common case of a pass, found with one scan.
+_UNCOMMON = re.compile(f"[{_MOJIBAKE_TRIGGER_CLASS}{_char_class(_FTFY_ONLY | _RARE_TARGETS)}]")
+# And text without any of these is left alone by all eight fixers too.
+_UNCOMMON_OR_TARGET = re.compile(f"[{_MOJIBAKE_TRIGGER_CLASS}{_char_class(_FTFY_ONLY | _FIXER_TARGETS)}]")
+
+
+def _is_bad(text: str) -> bool:
+    """``ftfy.badness.is_bad(text)``, but only looking where a match can be.
+
+    is_bad runs its large regex over the whole text, which costs a third of a millisecond on an
+    article with a single pound sign. Every match holds a trigger character (see above) and is at
+    most ``_BADNESS_MAX_WIDTH`` long, so it lies within that distance of one: searching the spans
+    around the triggers finds a match exactly when searching the whole text does. ``search(text,
+    pos, endpos)`` looks at the text itself, so ``^`` still only matches at its real start.
+    """
+    start = end = -1  # the span being grown: those around triggers that overlap or touch
+    for trigger in _MOJIBAKE_TRIGGER.finditer(text):
+        position = trigger.start()
+        if position - _BADNESS_MAX_WIDTH + 1 > end:
+            if end != -1 and BADNESS_RE.search(text, start, end) is not None:
+                return True
+            start = max(0, position - _BADNESS_MAX_WIDTH + 1)
+        end = position + _BADNESS_MAX_WIDTH
+    return end != -1 and BADNESS_RE.search(text, start, end) is not None
+
+
+def _uncurl_quotes(text: str) -> str:
+    for curly, straight in _CURLY_QUOTES:
+        if curly in text:
+            text = text.replace(curly, straight)
+    return text
 
 
 def _ftfy_pass(text: str, chars: frozenset[str] | set[str]) -> str:
-    # fix_and_explain's character fixers, in its order; the three translations are skipped when the
-    # text has none of their characters (str.translate is slow on non-ASCII text).
-    text = ftfy_fixes.fix_c1_controls(text)
+    # fix_and_explain's character fixers, in its order; those that would find nothing to change in
+    # `chars` (the characters of the text) are skipped (str.translate is slow on non-ASCII text).
+    if not chars.isdisjoint(_C1_CHARS):
+        text = ftfy_fixes.fix_c1_controls(text)
     if not chars.isdisjoint(_LIGATURE_CHARS):
         text = ftfy_fixes.fix_latin_ligatures(text)
     if not chars.isdisjoint(_WIDTH_CHARS):
         text = ftfy_fixes.fix_character_width(text)
-    text = ftfy_fixes.uncurl_quotes(text)
+    text = _uncurl_quotes(text)
     text = ftfy_fixes.fix_line_breaks(text)
-    text = ftfy_fixes.fix_surrogates(text)
+    if not chars.isdisjoint(_SURROGATES):
+        text = ftfy_fixes.fix_surrogates(text)
     text = ftfy_fixes.remove_terminal_escapes(text)
     if not chars.isdisjoint(_CONTROL_CHARS):
         text = ftfy_fixes.remove_control_chars(text)
@@ -157,43 +228,74 @@ def fix_text_fast(text: str) -> str:
     nothing; the rest are per-character maps, and NFKC never reaches across a newline, so the loop
     can run over the whole text at once with the same result. ``Ã``/``Â`` are excluded because one
     of ftfy's badness patterns is anchored at the start of a line. Anything else goes to ftfy itself;
-    tests/unit/test_fast_paths.py checks both agree.
+    tests/unit/test_fast_paths.py and tests/unit/test_cleaning_speed_equivalence.py check both agree.
+
+    Most texts only need their quotes uncurled. For them one regex scan (``_UNCOMMON``) stands in
+    for the checks and the fixers that would find nothing to do. The loop only stops once a pass
+    changes nothing, but that second pass can be proved idle instead of run: NFKC output is
+    NFKC-normalised, so only the fixers could change it, and a scan (``_UNCOMMON_OR_TARGET``) shows
+    they have nothing to act on, or, when NFKC changed nothing, the pass itself does.
     """
     current = text
+    normalised = False  # whether `current` came out of NFKC (a pass), so NFKC leaves it as it is
     while True:
-        chars = set(current)
-        if (
-            len(current) > 1_000_000  # ftfy would cut such a line into segments of its own
-            or not _FTFY_ONLY.isdisjoint(chars)
-            or ("&" in chars and HTML_ENTITY_RE.search(current) is not None)
-            or (_MOJIBAKE_TRIGGER.search(current) is not None and is_bad(current))
+        if len(current) > _FTFY_MAX_SEGMENT or (
+            "&" in current and HTML_ENTITY_RE.search(current) is not None
         ):
-            return ftfy.fix_text(text, normalization="NFKC")
-        fixed = _ftfy_pass(current, chars)
+            return ftfy.fix_text(text, normalization="NFKC")  # ftfy cuts such a line / unescapes
+        if normalised and _UNCOMMON_OR_TARGET.search(current) is None:
+            return current  # the checks below pass and _ftfy_pass(current) == current
+        if _UNCOMMON.search(current) is None:
+            # No trigger (so not is_bad), no Ã/Â/\x1b, and the six other fixers have nothing to do.
+            fixed = ftfy_fixes.fix_line_breaks(_uncurl_quotes(current))
+            normalised_fixed = unicodedata.normalize("NFKC", fixed)
+            if normalised_fixed == fixed:
+                # The usual end, without another scan: `fixed` is `current` with straight quotes and
+                # plain line breaks, so it has no uncommon character either, no fixer target, and no
+                # HTML entity (only characters outside entities were replaced, by others outside).
+                return fixed
+            fixed = normalised_fixed
+        else:
+            chars = set(current)
+            if not _FTFY_ONLY.isdisjoint(chars) or _is_bad(current):
+                return ftfy.fix_text(text, normalization="NFKC")
+            if normalised and chars.isdisjoint(_FIXER_TARGETS):
+                return current  # as above: no fixer has anything to change
+            fixed = _ftfy_pass(current, chars)
         if fixed == current:
             return fixed
-        current = fixed
+        current, normalised = fixed, True
 
 
 def repair_text(text: str) -> str:
     """Fix mojibake and odd Unicode, then normalise to NFKC with plain spaces and no invisibles."""
     text = fix_text_fast(text)
-    text = _INVISIBLE.sub("", text)
-    text = _CONTROL.sub(" ", text)
+    # Usually there is nothing to remove: one scan then replaces two substitutions, which scan too.
+    if _INVISIBLE_OR_CONTROL.search(text) is not None:
+        text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
     return unicodedata.normalize("NFKC", text)
 
 
 def normalise_lines(text: str) -> list[str]:
     """Split into trimmed, non-empty lines with one kind of bullet and single spaces."""
-    lines = []
-    # One substitution over the whole text: runs of spaces never span a line break.
-    for raw in _SPACES_TO_FIX.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n")).split("\n"):
-        line = raw.strip()
-        if not line:
-            lines.append("")
-            continue
-        lines.append(_BULLET.sub("- ", line) if _BULLET.match(line) else line)
-    return lines
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # One substitution over the whole text (runs of spaces never span a line break), and only when
+    # there is something to substitute: the regex scan costs more than the rest of this function.
+    if _has_spaces_to_fix(text):
+        text = _SPACES_TO_FIX.sub(" ", text)
+    stripped = [raw.strip() for raw in text.split("\n")]
+    return [_BULLET.sub("- ", line) if line and _BULLET.match(line) else line for line in stripped]
+
+
+def _has_spaces_to_fix(text: str) -> bool:
+    """Whether ``_SPACES_TO_FIX`` matches: a tab, two spaces in a row, or one of the other spaces."""
+    if "\t" in text or "  " in text:
+        return True
+    if text.isascii():
+        return False
+    # NFKC turns each of the other spaces into a plain one, so NFKC text (what repair_text returns,
+    # checked in a few microseconds) holds none of them (tests/unit/test_cleaning_speed_equivalence.py).
+    return not unicodedata.is_normalized("NFKC", text) and _ODD_SPACES.search(text) is not None
 
 
 def is_boilerplate(line: str, words: Sequence[str] = _BOILERPLATE_WORDS) -> bool:
@@ -203,7 +305,7 @@ def is_boilerplate(line: str, words: Sequence[str] = _BOILERPLATE_WORDS) -> bool
     """
     if len(line) > _BOILERPLATE_MAX_CHARS:
         return False
-    if _CASE_FOLDS_TO_ASCII.isdisjoint(line):
+    if not any(letter in line for letter in _CASE_FOLDS_TO_ASCII):  # (a set of the line costs more)
         lowered = line.lower()
         if not any(word in lowered for word in words):
             return False
@@ -212,12 +314,50 @@ def is_boilerplate(line: str, words: Sequence[str] = _BOILERPLATE_WORDS) -> bool
 
 def strip_boilerplate(lines: list[str]) -> list[str]:
     """Drop boilerplate lines; keep paragraph breaks but no leading, trailing or doubled blanks."""
-    # The boilerplate words of the whole text, looked for once: a line can only hold those.
-    lowered = "\n".join(lines).lower()
-    words = [word for word in _BOILERPLATE_WORDS if word in lowered]
-    kept = [line for line in lines if not line or not is_boilerplate(line, words)]
+    text = _join_without_boilerplate(lines)
+    return text.split("\n") if text else []
+
+
+def _join_without_boilerplate(lines: list[str]) -> str:
+    """``"\\n".join(strip_boilerplate(lines))``, without splitting what clean_article joins again."""
+    dropped = _boilerplate_lines(lines)
+    kept = [line for i, line in enumerate(lines) if i not in dropped] if dropped else lines
     text = "\n".join(kept).strip("\n")
-    return _BLANK_LINES.sub("\n\n", text).split("\n") if text else []
+    if "\n\n\n" in text:  # a plain look is much cheaper than the regex scan that finds nothing
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text
+
+
+def _boilerplate_lines(lines: list[str]) -> set[int]:
+    """The indices of the lines for which :func:`is_boilerplate` is true, found faster.
+
+    Only short lines can be boilerplate, and only those with one of the words of the pre-filter in
+    their lower case, or with a letter of ``_CASE_FOLDS_TO_ASCII``. Rather than lower-casing each
+    line and looking for every word in it, this looks for the words once in the short lines joined
+    and lower-cased, and runs the pattern on the few lines they are in. The line of an occurrence is
+    the number of line breaks before it: no word holds one, and lower() neither makes nor removes
+    one (it maps each character on its own, but for the final sigma rule, which stops at a line
+    break), so the k-th line of ``lowered`` is the k-th short line lower-cased. A line holding a line
+    break of its own would throw that count off: then each line takes the plain way.
+    """
+    short = [i for i, line in enumerate(lines) if 0 < len(line) <= _BOILERPLATE_MAX_CHARS]
+    if not short:
+        return set()
+    joined = "\n".join([lines[i] for i in short])
+    if joined.count("\n") != len(short) - 1:
+        return {i for i in short if is_boilerplate(lines[i])}
+    lowered = joined.lower()
+    candidates: set[int] = set()  # indices into `short`
+    # Rare: four plain looks first (much cheaper than the regex scan, or a set of the text).
+    if any(letter in joined for letter in _CASE_FOLDS_TO_ASCII):
+        candidates = {joined.count("\n", 0, m.start()) for m in _CASE_FOLDS_TO_ASCII_RE.finditer(joined)}
+    for word in _BOILERPLATE_WORDS:
+        start = lowered.find(word)
+        while start != -1:
+            candidates.add(lowered.count("\n", 0, start))
+            end_of_line = lowered.find("\n", start)
+            start = -1 if end_of_line == -1 else lowered.find(word, end_of_line)
+    return {short[k] for k in candidates if _BOILERPLATE.search(lines[short[k]]) is not None}
 
 
 def html_to_text(html: str, extractor: str = "selectolax") -> tuple[str, str]:
@@ -290,7 +430,6 @@ def clean_article(
         body, page_title = html_to_text(html or "", extractor)
         title = title or page_title
     body = body[: max_chars * 2]
-    lines = strip_boilerplate(normalise_lines(repair_text(body)))
-    cleaned = "\n".join(lines)[:max_chars]
+    cleaned = _join_without_boilerplate(normalise_lines(repair_text(body)))[:max_chars]
     clean_title = " ".join(normalise_lines(repair_text(title))).strip()
     return CleanText(title=clean_title, text=cleaned, word_count=len(cleaned.split()))

@@ -1,0 +1,262 @@
+"""The shortcuts of streams.cleaning give exactly what the plain definitions give, for any input.
+
+clean_article's text path is checked end to end against a reference built from the plain steps
+(ftfy.fix_text, the two substitutions, per-line normalisation, per-line boilerplate pattern), and
+each shortcut against the function or fact it stands for, on every code point where that is cheap.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+
+import ftfy
+from ftfy import fixes as ftfy_fixes
+from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES, is_bad
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from streams import cleaning
+from streams.synthetic import generate_stream
+
+EVERY_CODE_POINT = "".join(map(chr, range(0x110000)))
+
+# Characters each shortcut reasons about: mojibake pieces and triggers, entities and "<", every curly
+# quote, line breaks (\r, \x85, \u2028), C1 and C0 controls, escape, surrogates, ligatures (ŉ turns
+# into a curly quote under NFKC), full width, the odd spaces, zero width and bidi marks, soft hyphen,
+# letters that case-fold to ASCII (and the Kelvin sign), final sigma with case-ignorables, combining
+# marks (A + tilde composes to Ã), bullets and digits.
+TRICKY = (
+    "aAbcekKsSzZ \n\r\t&;#<>.'\"âÃÂ€œ™£©°²×ŒØÙàÄó√≈вВГРСЂў‚β€ā¢"
+    "\u02bc\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f—–•·"
+    "\x85\x81\x9d\x9c\x0c\x07\x1b\x7f\u2028\u2029\ud800\udc00"
+    "ﬁﬃŉĲǆＡｂ１；\u00a0\u2002\u200a\u202f\u205f\u3000\u200b\u200e\u202e\u2060\ufeff\u00ad"
+    "İıſ\u212aΣσς\u0301\u0303é́ßΩжあ٣_9"
+)
+PIECES = (
+    "â€œ", "â€™", "â€\x9d", "Ã©", "Ã ", "Â ", "&amp;", "&lt;", "&#39;", "&amp；", "\x1b[31m", "ГўВЂВ",
+    "вЂ", "‚Äì", "√±", "β€™", "ā€", "ØŸØŸ", "subscribe", "Newsletter", "Sign up", "share on", "© 2024",
+    "(c) 2023", "Read more", "See also", "Related:", "Tags:", "cookies accept", "Advertisement",
+    "all rights reserved", "ſubscribe", "Cookİes", "LIKE THIS STORY", "Cli\u212ak here", "\n", "\n\n",
+    "\r\n", " ", "  ", "• ", "1. ", "- ", "tiny", "words",
+)  # fmt: skip
+tricky_text = st.lists(st.sampled_from(PIECES) | st.text(alphabet=TRICKY, max_size=6), max_size=40).map(
+    "".join
+)
+
+
+def reference_repair(text: str) -> str:
+    text = ftfy.fix_text(text, normalization="NFKC")
+    text = cleaning._INVISIBLE.sub("", text)
+    text = cleaning._CONTROL.sub(" ", text)
+    return unicodedata.normalize("NFKC", text)
+
+
+def reference_normalise(text: str) -> list[str]:
+    lines = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = cleaning._SPACES.sub(" ", raw).strip()
+        lines.append(cleaning._BULLET.sub("- ", line) if line and cleaning._BULLET.match(line) else line)
+    return lines
+
+
+def reference_boilerplate(line: str) -> bool:
+    return len(line) <= cleaning._BOILERPLATE_MAX_CHARS and cleaning._BOILERPLATE.search(line) is not None
+
+
+def reference_strip(lines: list[str]) -> list[str]:
+    kept = [line for line in lines if not line or not reference_boilerplate(line)]
+    joined = "\n".join(kept).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", joined).split("\n") if joined else []
+
+
+def reference_clean(title: str, text: str, max_chars: int) -> cleaning.CleanText:
+    body = text[: max_chars * 2]
+    cleaned = "\n".join(reference_strip(reference_normalise(reference_repair(body))))[:max_chars]
+    clean_title = " ".join(reference_normalise(reference_repair(title))).strip()
+    return cleaning.CleanText(title=clean_title, text=cleaned, word_count=len(cleaned.split()))
+
+
+def corpus() -> list[tuple[str, str]]:
+    return [
+        (article["title"], article["text"])
+        for article in generate_stream(150, duplicate_share=0.5, seed=7)
+        if article.get("text")
+    ]
+
+
+CORPUS = corpus()
+
+
+# End to end
+
+
+def test_clean_article_equals_the_plain_steps_on_articles() -> None:
+    """Real-looking articles (mojibake copies, promo lines, bullets) clean as the plain steps clean them."""
+    assert len(CORPUS) > 50
+    for title, text in CORPUS:
+        got = cleaning.clean_article(title=title, text=text, html=None, max_chars=100_000)
+        assert got == reference_clean(title, text, 100_000)
+        got = cleaning.clean_article(title=title, text=text, html=None, max_chars=300)
+        assert got == reference_clean(title, text, 300)
+
+
+@settings(max_examples=500, deadline=None)
+@given(title=tricky_text, text=tricky_text)
+@example(title="ŉ “x”", text="“Quote” ŉ\n\nSubscribe now\n\n\n\nA\u0303 line &amp； end")
+def test_clean_article_equals_the_plain_steps_on_tricky_text(title: str, text: str) -> None:
+    """Any text made of the characters the shortcuts reason about cleans as the plain steps clean it."""
+    if text.strip():
+        got = cleaning.clean_article(title=title, text=text, html=None, max_chars=100_000)
+        assert got == reference_clean(title, text, 100_000)
+
+
+# Encoding repair
+
+
+@settings(max_examples=800, deadline=None)
+@given(tricky_text)
+@example("ŉ “x”")  # NFKC makes a curly quote the first pass did not see: a second pass is needed
+@example("A\u0303 “x”")  # NFKC makes Ã, which sends the text to ftfy
+@example("&amp； “x”")  # the width fixer makes an entity, which ftfy unescapes
+@example("£5 and “x”")  # a trigger that is not mojibake
+@example("Ã\u00a0 x £")
+@example("x\n\ufb01\u201c\r\n\x85\u2028")
+def test_fix_text_fast_equals_ftfy(text: str) -> None:
+    """fix_text_fast is ftfy.fix_text(text, normalization="NFKC"), on the first pass and the second."""
+    assert cleaning.fix_text_fast(text) == ftfy.fix_text(text, normalization="NFKC")
+
+
+@settings(max_examples=500, deadline=None)
+@given(tricky_text)
+def test_repair_text_equals_the_plain_substitutions(text: str) -> None:
+    """Skipping the invisible and control substitutions when there is nothing to remove changes nothing."""
+    assert cleaning.repair_text(text) == reference_repair(text)
+
+
+def test_uncurl_table_equals_ftfy_on_every_code_point() -> None:
+    """The replacement table uncurls exactly the characters ftfy's uncurl_quotes does, the same way."""
+    assert cleaning._uncurl_quotes(EVERY_CODE_POINT) == ftfy_fixes.uncurl_quotes(EVERY_CODE_POINT)
+
+
+def test_fixer_target_sets_hold_every_character_a_fixer_changes() -> None:
+    """Text without these characters goes through each of the eight fixers unchanged."""
+    fixers = {
+        "fix_c1_controls": cleaning._C1_CHARS,
+        "fix_latin_ligatures": cleaning._LIGATURE_CHARS,
+        "fix_character_width": cleaning._WIDTH_CHARS,
+        "uncurl_quotes": cleaning._CURLY_CHARS,
+        "fix_line_breaks": cleaning._LINE_BREAKS,
+        "fix_surrogates": cleaning._SURROGATES,
+        "remove_control_chars": cleaning._CONTROL_CHARS,
+    }
+    for name, targets in fixers.items():
+        rest = "".join(char for char in EVERY_CODE_POINT if char not in targets)
+        assert getattr(ftfy_fixes, name)(rest) == rest, name
+    assert "\x1b" in cleaning._RARE_TARGETS  # remove_terminal_escapes needs it to change anything
+    assert cleaning._FIXER_TARGETS == cleaning._COMMON_TARGETS | cleaning._RARE_TARGETS
+    for char in cleaning._FTFY_ONLY | cleaning._RARE_TARGETS:
+        assert cleaning._UNCOMMON.search(char), repr(char)
+    for char in cleaning._FTFY_ONLY | cleaning._FIXER_TARGETS:
+        assert cleaning._UNCOMMON_OR_TARGET.search(char), repr(char)
+
+
+def test_badness_regex_is_at_most_the_width_is_bad_assumes() -> None:
+    """_is_bad looks this far around each trigger: no match of ftfy's badness regex is longer."""
+    _, widest = re._parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags).getwidth()  # type: ignore[attr-defined]
+    assert widest == cleaning._BADNESS_MAX_WIDTH
+
+
+TRIGGER_RICH = "".join(
+    sorted(
+        set(re.findall(f"[{''.join(MOJIBAKE_CATEGORIES.values())}]", EVERY_CODE_POINT[:0x10000]))
+        | set("ŒœÂÃÎÐ×ØÙàÄâó√≈вВГРСβΒΓΞΟā°²³ЂўŸŠš¢£\xa0\xad®©°·»–—´ ÁÉ")
+    )
+)
+badness_text = st.lists(
+    st.sampled_from(PIECES) | st.text(alphabet=TRIGGER_RICH + "aZ .,?!\n", max_size=4), max_size=30
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(badness_text)
+@example("Ã a")  # the pattern anchored at ^
+@example("x\nÃ a")
+@example("ГўВЂВ.a")  # the widest pattern
+@example("£" + "x" * 5 + "£" + "x" * 20 + "Ã©")  # triggers with spans that touch, then a far one
+def test_windowed_is_bad_equals_is_bad(text: str) -> None:
+    """Searching only around trigger characters finds mojibake exactly when ftfy's is_bad does."""
+    assert cleaning._is_bad(text) == is_bad(text)
+    for match in BADNESS_RE.finditer(text):  # what the windows rely on: each match holds a trigger
+        assert cleaning._MOJIBAKE_TRIGGER.search(match.group()), match
+
+
+# Lines and spaces
+
+
+@settings(max_examples=500, deadline=None)
+@given(tricky_text)
+def test_normalise_lines_equals_line_by_line(text: str) -> None:
+    """Skipping the space substitution when nothing needs it gives the lines the per-line rule gives."""
+    assert cleaning.normalise_lines(text) == reference_normalise(text)
+    assert cleaning._has_spaces_to_fix(text) == (cleaning._SPACES_TO_FIX.search(text) is not None)
+    repaired = cleaning.repair_text(text)
+    assert cleaning._has_spaces_to_fix(repaired) == (cleaning._SPACES_TO_FIX.search(repaired) is not None)
+
+
+def test_nfkc_text_holds_no_odd_space() -> None:
+    """Every space but the plain one and the tab is changed by NFKC, so normalised text has none."""
+    odd = [char for char in EVERY_CODE_POINT[:0x10000] if cleaning._ODD_SPACES.match(char) and char != "\t"]
+    assert len(odd) == 15
+    for char in odd:
+        for context in (char, "a" + char + "b", " " + char, "\u0301" + char + "\u0301"):
+            assert not unicodedata.is_normalized("NFKC", context), repr(char)
+
+
+# Boilerplate
+
+
+def test_case_folding_letters_are_the_ones_lower_misses() -> None:
+    """A character the pattern matches case-insensitively for one of the pre-filter's letters is that
+    letter once lower-cased, or one of _CASE_FOLDS_TO_ASCII (checked over every code point)."""
+    literals = set("".join(cleaning._BOILERPLATE_WORDS))
+    assert literals <= set(string.ascii_lowercase + " -()©")
+    for literal in sorted(literals):
+        for char in set(re.findall(re.escape(literal), EVERY_CODE_POINT, re.IGNORECASE)):
+            assert char.lower() == literal or char in cleaning._CASE_FOLDS_TO_ASCII, (literal, char)
+    assert {"\u0130", "\u0131", "\u017f"} <= cleaning._CASE_FOLDS_TO_ASCII
+    assert "K" not in cleaning._CASE_FOLDS_TO_ASCII  # a plain K lower-cases to k like any letter
+
+
+lines_strategy = st.lists(
+    st.one_of(
+        tricky_text.map(lambda text: text.replace("\n", " ")),
+        st.sampled_from(PIECES).map(lambda piece: piece.strip("\n")),
+        st.just(""),
+        st.builds(lambda word, n: (word + " x") * n, st.sampled_from(PIECES), st.integers(30, 80)),
+        tricky_text,  # now and then a line holding a line break of its own
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(lines_strategy)
+@example(["Subscribe", "", "", "x", "", "Cookİes: we accept", "ſubscribe", "Cli\u212ak here", "a"])
+@example(["Read more" + " x" * 120, "Read more", "Related:\nTags: a"])
+def test_boilerplate_lines_equal_the_pattern_line_by_line(lines: list[str]) -> None:
+    """The joined-text search picks exactly the lines the pattern picks one by one."""
+    expected = {i for i, line in enumerate(lines) if line and reference_boilerplate(line)}
+    assert cleaning._boilerplate_lines(lines) == expected
+    assert cleaning.strip_boilerplate(lines) == reference_strip(lines)
+    assert cleaning._join_without_boilerplate(lines) == "\n".join(reference_strip(lines))
+    for line in lines:
+        assert cleaning.is_boilerplate(line) == reference_boilerplate(line)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(alphabet="aΣσς.'\u0301\u00ad İıK ", max_size=8), min_size=1, max_size=6))
+def test_lower_keeps_lines_apart(lines: list[str]) -> None:
+    """Lower-casing the joined lines lower-cases each line as it would alone (final sigma included)."""
+    assert "\n".join(lines).lower().split("\n") == [line.lower() for line in lines]
