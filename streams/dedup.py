@@ -37,6 +37,7 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_YIELD_SECONDS = 0.01  # the longest a batch's CPU work keeps the event loop from other tasks
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,12 +295,16 @@ class Deduplicator:
     ) -> list[PreparedArticle | Rejection]:
         """Parse, clean and fingerprint each message (HTML ones time-boxed)."""
         prepared = []
+        last_yield = time.perf_counter()
         for payload, position in messages:
             prepared.append(await self._prepare_guarded(payload, position))
-            # Cleaning a text article never waits, so without this the event loop would stall for the
-            # whole batch: the previous batch's index call (its request and reply) and the broker
-            # client's fetches and heartbeats go on between articles instead.
-            await asyncio.sleep(0)
+            # Cleaning a text article never waits, so the event loop would stall for the whole batch:
+            # now and then it gets a turn, for the previous batch's index call (its request and reply).
+            # Not after every article: in a worker each turn costs about as much as preparing an
+            # article (the Kafka client's thread takes the GIL meanwhile; measured in docs/performance.md).
+            if time.perf_counter() - last_yield >= _YIELD_SECONDS:
+                await asyncio.sleep(0)
+                last_yield = time.perf_counter()
         return prepared
 
     async def _prepare_guarded(self, payload: bytes, position: SourcePosition) -> PreparedArticle | Rejection:
