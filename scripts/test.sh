@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev
 scripts/system-deps.sh
-echo "== ruff"; .venv/bin/ruff check streams tests
-echo "== ruff format"; .venv/bin/ruff format --check streams tests
-echo "== mypy"; .venv/bin/mypy
+echo "== ruff"; .venv/bin/ruff check streams tests benchmarks
+echo "== ruff format"; .venv/bin/ruff format --check streams tests benchmarks
+echo "== mypy"; .venv/bin/mypy && .venv/bin/mypy benchmarks
 echo "== pip-audit"
 # The locked dependencies against PyPI's advisory data. Without it (no network, or a mirror without the
 # per-release JSON API) nothing is audited: say so loudly and go on. A known vulnerability fails the run:

@@ -851,9 +851,12 @@ async def measure_growth(
             bar.advance(fill_task, count)
         chosen = [real[(point_no * sample + j) % len(real)] for j in range(min(sample, len(real)))]
         size_before = await index.size()
+        script_before = client.info("commandstats").get("cmdstat_evalsha", {})
         _, seconds = await index_many(
             index, chosen, settings.batch_max_articles, bar, f"growth: index call at {point:,}"
         )
+        script_after = client.info("commandstats").get("cmdstat_evalsha", {})
+        script_calls = script_after.get("calls", 0) - script_before.get("calls", 0)
         batch = settings.batch_max_articles
         sizes = [min(batch, len(chosen) - i) for i in range(0, len(chosen), batch)]
         per_batch_us = [s / n * 1e6 for s, n in zip(seconds, sizes, strict=True)]
@@ -863,6 +866,11 @@ async def measure_growth(
             "index_us_per_article": round(sum(seconds) / max(1, len(chosen)) * 1e6, 1),
             "batch_us_per_article": {k: round(v, 1) for k, v in percentiles(per_batch_us).items()},
             "redis_bytes_per_article": round(memory / max(1, await index.size()), 1),
+            # Redis's own time in the script (INFO commandstats): what the index call costs the server,
+            # without the client and the machine's other processes.
+            "redis_us_per_call": round(
+                (script_after.get("usec", 0) - script_before.get("usec", 0)) / max(1, script_calls), 1
+            ),
         })  # fmt: skip
     await index.close()
     client.flushall()
@@ -1004,6 +1012,24 @@ def _fmt(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
+def growth_rows(growth: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of part 4, for the rich table and the Markdown one."""
+    header = ["indexed articles", "index us/article", "batch p50", "batch p99", "Redis us/script call",
+              "Redis bytes/article"]  # fmt: skip
+    rows = [
+        [
+            _fmt(p["indexed_articles"]),
+            _fmt(p["index_us_per_article"], 1),
+            _fmt(p["batch_us_per_article"]["p50"], 1),
+            _fmt(p["batch_us_per_article"]["p99"], 1),
+            _fmt(p.get("redis_us_per_call"), 1),
+            _fmt(p["redis_bytes_per_article"]),
+        ]
+        for p in growth["points"]
+    ]
+    return header, rows
+
+
 def report_tables(report: dict[str, Any]) -> list[Table]:
     """The rich tables of a report."""
     tables = []
@@ -1067,12 +1093,11 @@ def report_tables(report: dict[str, Any]) -> list[Table]:
     growth = report.get("growth", {})
     if growth.get("points"):
         t = Table(title="4. Index call cost as the index grows (real articles, batches of 64)")
-        for col in ("indexed articles", "us/article", "batch p50", "batch p99", "Redis bytes/article"):
+        header, cells = growth_rows(growth)
+        for col in header:
             t.add_column(col, justify="right")
-        for row in growth["points"]:
-            b = row["batch_us_per_article"]
-            t.add_row(_fmt(row["indexed_articles"]), _fmt(row["index_us_per_article"], 1), _fmt(b["p50"], 1),
-                      _fmt(b["p99"], 1), _fmt(row["redis_bytes_per_article"]))  # fmt: skip
+        for row_cells in cells:
+            t.add_row(*row_cells)
         tables.append(t)
     baseline = report.get("baseline", {})
     if "naive" in baseline:
@@ -1193,22 +1218,9 @@ def markdown_report(report: dict[str, Any]) -> str:
         )
     growth = report.get("growth", {})
     if growth.get("points"):
-        rows = [
-            [
-                _fmt(p["indexed_articles"]),
-                _fmt(p["index_us_per_article"], 1),
-                _fmt(p["batch_us_per_article"]["p50"], 1),
-                _fmt(p["batch_us_per_article"]["p99"], 1),
-                _fmt(p["redis_bytes_per_article"]),
-            ]
-            for p in growth["points"]
-        ]
+        header, rows = growth_rows(growth)
         out.append(
-            f"**4. Growth** (index_capacity {growth['index_capacity']:,})\n\n"
-            + _md_table(
-                ["indexed articles", "index us/article", "batch p50", "batch p99", "Redis bytes/article"],
-                rows,
-            )
+            f"**4. Growth** (index_capacity {growth['index_capacity']:,})\n\n" + _md_table(header, rows)
         )
     baseline = report.get("baseline", {})
     if "naive" in baseline:
