@@ -982,6 +982,7 @@ def target_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 
     best = max((r for r in (rate(1), rate(2)) if r is not None), default=None)
     naive = report.get("baseline", {}).get("naive", {}).get("articles_per_s")
+    twin = report.get("baseline", {}).get("streams", {}).get("articles_per_s")
     p99s = [
         run["half_rate"]["latency_ms"]["p99"]
         for run in e2e.values()
@@ -992,7 +993,11 @@ def target_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [
         ("end to end, 1 worker (articles/s)", ">=", TARGETS["e2e_1_worker_articles_per_s"], rate(1)),
         ("end to end, 2 workers (articles/s)", ">=", TARGETS["e2e_2_workers_articles_per_s"], rate(2)),
-        ("throughput / naive baseline", ">=", TARGETS["speedup_over_baseline"],
+        # The naive pipeline is one process with Redis and no broker: its like is the engine in one
+        # process; the end-to-end rate, which also pays for Kafka, is shown beside it.
+        ("throughput / naive baseline, both in one process", ">=", TARGETS["speedup_over_baseline"],
+         twin / naive if twin and naive else None),
+        ("end-to-end max rate / naive baseline", ">=", TARGETS["speedup_over_baseline"],
          best / naive if best and naive else None),
         ("p99 latency at half the max rate (ms)", "<=", TARGETS["p99_ms_at_half_rate"],
          max(p99s) if p99s else None),

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from streams import cleaning
 from streams.synthetic import generate_stream
+from tests.unit.test_fast_paths import reference_boilerplate, reference_normalise
 
 EVERY_CODE_POINT = "".join(map(chr, range(0x110000)))
 
@@ -51,18 +52,6 @@ def reference_repair(text: str) -> str:
     text = cleaning._INVISIBLE.sub("", text)
     text = cleaning._CONTROL.sub(" ", text)
     return unicodedata.normalize("NFKC", text)
-
-
-def reference_normalise(text: str) -> list[str]:
-    lines = []
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = cleaning._SPACES.sub(" ", raw).strip()
-        lines.append(cleaning._BULLET.sub("- ", line) if line and cleaning._BULLET.match(line) else line)
-    return lines
-
-
-def reference_boilerplate(line: str) -> bool:
-    return len(line) <= cleaning._BOILERPLATE_MAX_CHARS and cleaning._BOILERPLATE.search(line) is not None
 
 
 def reference_strip(lines: list[str]) -> list[str]:
