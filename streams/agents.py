@@ -21,7 +21,7 @@ import faust
 
 from streams.dedup import Deduplicator, PreparedArticle, index_config
 from streams.errors import IndexReset, IndexUnavailable
-from streams.index import RedisIndex
+from streams.index import RedisIndex, sweep_shards_per_call
 from streams.metrics import Metrics, SourceLabels
 from streams.models import Decision, DuplicateArticle, Rejection, SourcePosition, UniqueArticle
 from streams.settings import Settings
@@ -30,6 +30,7 @@ from streams.topics import Topics
 log = logging.getLogger("streams.worker")
 
 Event = faust.EventT[bytes]
+SWEEP_INTERVAL_SECONDS = 5.0
 
 
 def encode_decision(decision: Decision) -> bytes:
@@ -57,6 +58,7 @@ class DedupWorker:
         self.positions: dict[tuple[str, int], int] = {}
         self._lag_series: set[tuple[str, str]] = set()
         self._opened = False
+        self._sweep_shards = sweep_shards_per_call(self.index.config, SWEEP_INTERVAL_SECONDS)
 
     async def _wait_for_index(self) -> None:
         attempt = 0
@@ -269,6 +271,19 @@ class DedupWorker:
         for tp in partitions:
             self.positions.pop((tp.topic, tp.partition), None)
 
+    async def sweep_index(self) -> None:
+        """Reclaim the memory of index entries that have left the retention window, one slice a call."""
+        if not self._opened:
+            return
+        try:
+            result = await self.index.sweep(self._sweep_shards)
+        except Exception as exc:  # the next call goes on from the shared cursor; lookups skip stale entries
+            log.debug("index sweep failed: %s", exc)
+            return
+        self.metrics.index_swept.inc(result.entries_removed)
+        if result.pass_completed:
+            log.debug("index sweep pass completed", extra={"record_blocks": result.record_blocks_deleted})
+
     async def refresh_gauges(self) -> None:
         """Index size and Redis memory, for the dashboards."""
         try:
@@ -334,6 +349,10 @@ def register(app: faust.App, settings: Settings, topics: Topics, metrics: Metric
     @app.timer(interval=5.0)
     async def refresh_index_gauges() -> None:
         await worker.refresh_gauges()
+
+    @app.timer(interval=SWEEP_INTERVAL_SECONDS)
+    async def sweep_index() -> None:
+        await worker.sweep_index()
 
     @app.timer(interval=5.0)
     async def refresh_consumer_lag() -> None:

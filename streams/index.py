@@ -5,22 +5,30 @@ per article, keeps about 5 KB per article, has no expiry, and its query-then-ins
 two workers that see two copies of a story at once both call it new. This index keeps datasketch's
 idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself:
 
-* Everything lives under ``{namespace}:v1:<tag>``; the tag encodes the shingles, permutations, seed,
+* Everything lives under ``{namespace}:v2:<tag>``; the tag encodes the shingles, permutations, seed,
   bands and shard count, so a change of parameters starts a new index instead of mixing signatures.
   The braces are a cluster hash tag: all keys of an index sit in one slot, which Lua needs.
-* Time is cut into generations (``retention / index_generations`` long). Bucket, URL, exact and id
-  entries of a generation live in small hashes ``<prefix>:<generation>:<shard>`` that expire together
-  once the newest entry is ``retention`` old; lookups read the live generations, newest first.
-* Small hashes stay in Redis's compact listpack encoding: bucket fields are 24-bit integers and the
-  values article numbers, about 11 bytes an entry. The shard count is sized from ``index_capacity``.
-* Articles get a sequence number (``<prefix>:seq``). Records (``<prefix>:r:<n // 128>``) keep, for a
-  unique article, its shingle count, URL, id and its 8-bit signature for verification; for a
-  duplicate, the canonical article's number and the evidence, so redelivery replays the decision;
-  both keep the time of the first decision (8 bytes), so the replayed record is the same, byte for byte.
-* ``<prefix>:epoch`` is a random token set when the index is created. If it changes (Redis restarted
+* Articles get a sequence number (``<prefix>:seq``) that only grows. Time is cut into generations
+  (``retention / index_generations`` long); ``<prefix>:meta`` holds the index's epoch and the first
+  number of each generation. An entry is live while its article number is at least the first number
+  of the oldest live generation: one comparison, so the entries of every generation share one hash
+  per shard and a lookup is one ``HGET``, not one per generation.
+* Bucket, URL, exact and id entries live in small hashes ``<prefix>:<shard>`` that Redis keeps in its
+  compact listpack encoding: bucket fields are 24-bit integers and the values article numbers, about
+  11 bytes an entry. The shard count is sized from ``index_capacity`` (the unique articles the index
+  holds at once) so a hash holds about 96 entries.
+* Records (``<prefix>:r:<n // 128>``) keep, for a unique article, its shingle count, URL, id and its
+  8-bit signature for verification; for a duplicate, the canonical article's number and the evidence,
+  so redelivery replays the decision; both keep the time of the first decision (8 bytes), so the
+  replayed record is the same, byte for byte.
+* Nothing has a TTL: entries past the window are skipped by every lookup, and :meth:`RedisIndex.sweep`
+  (``lua/sweep.lua``, run by every worker on a timer, a slice of shards at a time behind a shared
+  cursor) removes them and deletes record blocks whose articles have all left the window.
+* The epoch is a random token set when the index is created. If it changes (Redis restarted
   without its data), every worker notices on its next call and reports it loudly.
 
-The script (``lua/decide.lua``) does the whole decision in one ``EVALSHA``: it is the only writer.
+The script (``lua/decide.lua``) does the whole decision in one ``EVALSHA``: it is the only writer
+of decisions; the sweep script only removes what has left the window.
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ from redis.retry import Retry
 from streams.errors import IndexReset, IndexUnavailable
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule
 
-LAYOUT_VERSION = "v1"
+LAYOUT_VERSION = "v2"
 _LISTPACK_TARGET_ENTRIES = 96  # Redis keeps hashes of up to 128 small entries as a compact listpack.
 
 
@@ -122,6 +130,11 @@ def packed_bands(band_hashes: tuple[int, ...], shard_bits: int) -> bytes:
     return pairs.tobytes()
 
 
+def generation_of(config: IndexConfig, now: float) -> int:
+    """The generation that ``now`` (Unix time) falls in."""
+    return int(now // config.generation_seconds)
+
+
 def script_args(
     config: IndexConfig,
     fp: Fingerprint,
@@ -132,9 +145,6 @@ def script_args(
 ) -> list[str | bytes | int | float]:
     """The ARGV of ``decide.lua`` for one article (pure; see the script's header)."""
     now = time.time() if now is None else now
-    gen_seconds = config.generation_seconds
-    generation = int(now // gen_seconds)
-    expire_at = int((generation + 1) * gen_seconds + config.retention_seconds)
     bits = config.shard_bits
 
     def keyed(hexdigest: str, tag: str) -> tuple[str, str]:
@@ -147,10 +157,8 @@ def script_args(
     exact_shard, exact_field = keyed(fp.exact_key, "x")
     args: list[str | bytes | int | float] = [
         config.prefix,
-        generation,
+        generation_of(config, now),
         config.generations,
-        expire_at,
-        config.retention_seconds + math.ceil(gen_seconds),
         epoch,
         article_id.replace("\0", ""),
         url.replace("\0", ""),
@@ -174,6 +182,28 @@ def script_args(
         encode_time(now),
     ]
     return args
+
+
+def sweep_shards_per_call(config: IndexConfig, interval_seconds: float) -> int:
+    """Shards one sweep call takes so that a whole pass takes about a quarter of a generation.
+
+    At least 16 (a small index is swept quickly anyway), at most 2,048 (one call then blocks Redis
+    for a few milliseconds at most).
+    """
+    shards = 1 << config.shard_bits
+    calls_per_pass = max(1.0, config.generation_seconds / 4 / interval_seconds)
+    return max(16, min(2048, math.ceil(shards / calls_per_pass)))
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    """What one sweep call did."""
+
+    shards: int
+    entries_removed: int
+    record_blocks_deleted: int
+    cursor: int
+    pass_completed: bool
 
 
 def decode_reply(reply: list[Any]) -> IndexVerdict:
@@ -203,8 +233,8 @@ def decode_reply(reply: list[Any]) -> IndexVerdict:
     )
 
 
-def _load_script() -> str:
-    return resources.files("streams").joinpath("lua/decide.lua").read_text(encoding="utf-8")
+def _load_script(name: str) -> str:
+    return resources.files("streams").joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")
 
 
 class RedisIndex:
@@ -214,7 +244,8 @@ class RedisIndex:
         self.client = client
         self.config = config
         self.epoch = ""
-        self._script = client.register_script(_load_script())
+        self._script = client.register_script(_load_script("decide"))
+        self._sweep = client.register_script(_load_script("sweep"))
 
     @classmethod
     def from_url(
@@ -233,10 +264,10 @@ class RedisIndex:
 
     async def open(self) -> str:
         """Create the index epoch if this is a new index, and remember it. Returns the epoch."""
-        key = f"{self.config.prefix}:epoch"
+        key = f"{self.config.prefix}:meta"
         try:
-            await self.client.set(key, secrets.token_hex(8), nx=True)
-            value = await self.client.get(key)
+            await self.client.hsetnx(key, "epoch", secrets.token_hex(8))
+            value = await self.client.hget(key, "epoch")
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
         except RedisOutOfMemoryError as exc:  # maxmemory with noeviction: wait for room, like an outage
@@ -248,9 +279,14 @@ class RedisIndex:
         """Query the index for the article and insert it if it is new, atomically."""
         return (await self.decide_many([(fp, article_id, url)]))[0]
 
-    async def decide_many(self, items: list[tuple[Fingerprint, str, str]]) -> list[IndexVerdict]:
-        """Decide several articles in one pipeline: one round trip, one atomic script call each, in order."""
-        now = time.time()
+    async def decide_many(
+        self, items: list[tuple[Fingerprint, str, str]], now: float | None = None
+    ) -> list[IndexVerdict]:
+        """Decide several articles in one pipeline: one round trip, one atomic script call each, in order.
+
+        ``now`` (Unix time, default the clock) places the decisions in a generation.
+        """
+        now = time.time() if now is None else now
         try:
             async with self.client.pipeline(transaction=False) as pipe:
                 for fp, article_id, url in items:
@@ -267,6 +303,28 @@ class RedisIndex:
             # than crash the agent. Scripts that ran before the refused one replay their decision.
             raise IndexUnavailable(f"Redis is full (maxmemory): {exc}") from exc
         return [decode_reply(r) for r in replies]
+
+    async def sweep(
+        self, shards: int, now: float | None = None, max_record_blocks: int = 1024
+    ) -> SweepResult:
+        """Remove entries and records that have left the retention window from the next ``shards``."""
+        now = time.time() if now is None else now
+        args: list[str | int] = [
+            self.config.prefix,
+            generation_of(self.config, now),
+            self.config.generations,
+            shards,
+            1 << self.config.shard_bits,
+            max_record_blocks,
+        ]
+        try:
+            reply = await self._sweep(keys=[], args=args)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
+        except RedisOutOfMemoryError as exc:  # (the script is flagged allow-oom: it only frees memory)
+            raise IndexUnavailable(f"Redis is full (maxmemory): {exc}") from exc
+        swept, removed, blocks, cursor, wrapped = (int(x) for x in reply)
+        return SweepResult(swept, removed, blocks, cursor, wrapped == 1)
 
     async def size(self) -> int:
         """Articles numbered so far (unique and duplicate) in this index."""

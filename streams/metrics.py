@@ -82,6 +82,11 @@ class Metrics:
             "Times the index epoch changed under a running worker: Redis lost its data.",
             registry=registry,
         )
+        self.index_swept = Counter(
+            "streams_index_swept_entries_total",
+            "Index entries removed by the sweep because their articles left the retention window.",
+            registry=registry,
+        )
         self.consumer_lag = Gauge(
             "streams_consumer_lag_messages",
             "Messages behind the partition's high watermark, per assigned partition.",

@@ -1,48 +1,57 @@
 -- One atomic query-and-insert of an article into the LSH index (see streams/index.py for the layout).
 --
--- ARGV: 1 prefix, 2 current generation, 3 generations to read back, 4 expire-at of the current
--- generation's keys, 5 record TTL (s), 6 epoch expected, 7 article id, 8 url, 9 shingle count,
--- 10 compact signature, 11 jaccard threshold, 12 containment threshold, 13 min containment shingles,
--- 14 max candidates, 15 id shard, 16 id field, 17 url shard, 18 url field, 19 exact shard,
--- 20 exact field, 21 number of bands n, 22 lead threshold, 23 lead containment threshold,
--- 24 compact lead signature, 25 the n bands packed (per band a big-endian uint32 shard and uint32
--- field: one argument instead of 2n, which the client encodes and the script reads for less), 26 the
--- decision time (base-36 Unix ms).
+-- ARGV: 1 prefix, 2 current generation, 3 generations to read back, 4 epoch expected, 5 article id,
+-- 6 url, 7 shingle count, 8 compact signature, 9 jaccard threshold, 10 containment threshold,
+-- 11 min containment shingles, 12 max candidates, 13 id shard, 14 id field, 15 url shard, 16 url field,
+-- 17 exact shard, 18 exact field, 19 number of bands n, 20 lead threshold, 21 lead containment
+-- threshold, 22 compact lead signature, 23 the n bands packed (per band a big-endian uint32 shard and
+-- uint32 field: one argument instead of 2n, which the client encodes and the script reads for less),
+-- 24 the decision time (base-36 Unix ms).
 -- Returns {status, ...}: see decode_reply in streams/index.py.
 
 local prefix = ARGV[1]
 local gen = tonumber(ARGV[2])
 local back = tonumber(ARGV[3])
-local expire_at = ARGV[4]
-local record_ttl = ARGV[5]
-local epoch = ARGV[6]
-local article_id, url = ARGV[7], ARGV[8]
-local count = tonumber(ARGV[9])
-local sig = ARGV[10]
-local jt, ct, min_c = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
-local max_candidates = tonumber(ARGV[14])
-local nbands = tonumber(ARGV[21])
-local lead_t, lead_ct = tonumber(ARGV[22]), tonumber(ARGV[23])
-local lead = ARGV[24]
-local packed_bands = ARGV[25]
-local decided_at = ARGV[26] or ''
+local epoch = ARGV[4]
+local article_id, url = ARGV[5], ARGV[6]
+local count = tonumber(ARGV[7])
+local sig = ARGV[8]
+local jt, ct, min_c = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local max_candidates = tonumber(ARGV[12])
+local nbands = tonumber(ARGV[19])
+local lead_t, lead_ct = tonumber(ARGV[20]), tonumber(ARGV[21])
+local lead = ARGV[22]
+local packed_bands = ARGV[23]
+local decided_at = ARGV[24] or ''
 
-local stored_epoch = redis.call('GET', prefix .. ':epoch')
-if stored_epoch ~= epoch then
-  return {'epoch_mismatch', stored_epoch or ''}
+-- The epoch and the first article number of each live generation, in one call. Article numbers only
+-- grow, so an entry is live when its number is at least the first number of the oldest live generation:
+-- entries of every generation share one hash per shard, and nothing needs a TTL of its own.
+local meta_key = prefix .. ':meta'
+local fields = {'epoch'}
+for g = gen, gen - back, -1 do fields[#fields + 1] = 'g' .. g end
+local meta = redis.call('HMGET', meta_key, unpack(fields))
+if meta[1] ~= epoch then
+  return {'epoch_mismatch', meta[1] or ''}
+end
+local seq_key = prefix .. ':seq'
+if not meta[2] then
+  -- The first article of this generation: it starts at the next number.
+  meta[2] = tostring(tonumber(redis.call('GET', seq_key) or '0') + 1)
+  redis.call('HSETNX', meta_key, fields[2], meta[2])
+end
+local min_live = nil
+for i = 2, #fields do
+  local first = tonumber(meta[i])
+  if first and (min_live == nil or first < min_live) then min_live = first end
 end
 
--- The key prefix of each live generation, built once: the lookups below run about 50 times each.
-local gen_prefix = {}
-for g = gen, gen - back, -1 do gen_prefix[g] = prefix .. ':' .. g .. ':' end
-local function gen_key(g, shard) return (gen_prefix[g] or (prefix .. ':' .. g .. ':')) .. shard end
+local function shard_key(shard) return prefix .. ':' .. shard end
 local function record_key(iid) return prefix .. ':r:' .. math.floor(iid / 128) end
 
 local function lookup(shard, field)
-  for g = gen, gen - back, -1 do
-    local v = redis.call('HGET', gen_key(g, shard), field)
-    if v then return v end
-  end
+  local v = redis.call('HGET', shard_key(shard), field)
+  if v and tonumber(v) >= min_live then return v end
   return nil
 end
 
@@ -78,15 +87,11 @@ local function get_record(iid)
 end
 
 local function put(shard, field, value)
-  local key = gen_key(gen, shard)
-  redis.call('HSET', key, field, value)
-  redis.call('EXPIREAT', key, expire_at, 'NX')
+  redis.call('HSET', shard_key(shard), field, value)
 end
 
 local function put_record(iid, value)
-  local key = record_key(iid)
-  redis.call('HSET', key, tostring(iid), value)
-  redis.call('EXPIRE', key, record_ttl)
+  redis.call('HSET', record_key(iid), tostring(iid), value)
 end
 
 local function canonical_of(iid)
@@ -96,7 +101,7 @@ local function canonical_of(iid)
 end
 
 -- 1. The same article again (redelivery): the decision it got the first time.
-local seen = lookup(ARGV[15], ARGV[16])
+local seen = lookup(ARGV[13], ARGV[14])
 if seen then
   local iid = tonumber(seen)
   local rec = get_record(iid)
@@ -106,19 +111,21 @@ if seen then
   return {'duplicate', seen, '1', rec[3], rec[4], rec[5], rec[6], canon[4], canon[3], rec.time or ''}
 end
 
-local iid = redis.call('INCR', prefix .. ':seq')
+local iid = redis.call('INCR', seq_key)
 
+-- The URL and exact entries of a duplicate name the duplicate itself (its record names the canonical
+-- article): an entry is then live for as long as its own number is, like every other entry.
 local function as_duplicate(canon_iid, canon, match, measure, sim, thr)
   put_record(iid, 'D\0' .. decided_at .. '\0' .. canon_iid .. '\0' .. match .. '\0' .. measure .. '\0' .. sim
     .. '\0' .. thr)
+  put(ARGV[13], ARGV[14], iid)
   put(ARGV[15], ARGV[16], iid)
-  put(ARGV[17], ARGV[18], canon_iid)
-  put(ARGV[19], ARGV[20], canon_iid)
+  put(ARGV[17], ARGV[18], iid)
   return {'duplicate', tostring(iid), '0', match, measure, sim, thr, canon[4], canon[3], decided_at}
 end
 
 -- 2. The same page again, or 3. the same words again.
-for _, probe in ipairs({{17, 'url'}, {19, 'exact'}}) do
+for _, probe in ipairs({{15, 'url'}, {17, 'exact'}}) do
   local hit = lookup(ARGV[probe[1]], ARGV[probe[1] + 1])
   if hit then
     local canon_iid, canon = canonical_of(tonumber(hit))
@@ -126,24 +133,29 @@ for _, probe in ipairs({{17, 'url'}, {19, 'exact'}}) do
   end
 end
 
--- 4. Near duplicates: LSH candidates, verified on their stored signatures.
+-- 4. Near duplicates: LSH candidates, verified on their stored signatures. A bucket holds the numbers
+-- of the unique articles that share the band, oldest first; the live ones are kept for the rewrite.
 local band_shards, band_fields, band_values = {}, {}, {}
 local candidates, ncand = {}, 0
 for b = 0, nbands - 1 do
   local shard, field = struct.unpack('>I4>I4', packed_bands, 8 * b + 1)
   field = tostring(field)
   band_shards[b], band_fields[b] = shard, field
-  for g = gen, gen - back, -1 do
-    local v = redis.call('HGET', gen_key(g, shard), field)
-    if v then
-      if g == gen then band_values[b] = v end
-      for c in string.gmatch(v, '[^,]+') do
+  local v = redis.call('HGET', shard_key(shard), field)
+  if v then
+    local live, stale = {}, false
+    for c in string.gmatch(v, '[^,]+') do
+      if tonumber(c) >= min_live then
+        live[#live + 1] = c
         if not candidates[c] and ncand < max_candidates then
           candidates[c] = true
           ncand = ncand + 1
         end
+      else
+        stale = true
       end
     end
+    if stale then band_values[b] = table.concat(live, ',') else band_values[b] = v end
   end
 end
 
@@ -197,11 +209,11 @@ end
 
 -- 5. New: index it.
 put_record(iid, 'U\0' .. decided_at .. '\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. sig .. lead)
+put(ARGV[13], ARGV[14], iid)
 put(ARGV[15], ARGV[16], iid)
 put(ARGV[17], ARGV[18], iid)
-put(ARGV[19], ARGV[20], iid)
 for b = 0, nbands - 1 do
   local prev = band_values[b]
-  put(band_shards[b], band_fields[b], prev and (prev .. ',' .. iid) or tostring(iid))
+  put(band_shards[b], band_fields[b], (prev and prev ~= '') and (prev .. ',' .. iid) or tostring(iid))
 end
 return {'unique', tostring(iid), '0', decided_at}

@@ -192,3 +192,85 @@ def test_pipelined_batches_decide_as_one_batch_after_the_other(redis_url: str):
     assert len(pipelined) == len(payloads)
     assert {status for status, _ in pipelined} >= {"unique", "duplicate"}
     assert pipelined == one_by_one
+
+
+def decide_at(settings: Settings, items: list[tuple[float, str, str, str]]) -> list:
+    """Decide (now, id, url, text) items one by one, each at its own moment."""
+
+    async def go() -> list:
+        index = await open_index(settings)
+        try:
+            return [
+                (await index.decide_many([(fp(settings, text, url), aid, url)], now=now))[0]
+                for now, aid, url, text in items
+            ]
+        finally:
+            await index.close()
+
+    return run(go())
+
+
+def test_an_article_stays_known_until_its_generation_leaves_the_window(redis_url: str):
+    """With retention R in G generations an entry is found for at least R and at most R + R/G."""
+    settings = make_settings(None, redis_url, retention_days=1, index_generations=2)
+    day, start = 86400.0, 1_000 * 86400.0  # the start of a generation (12 h each)
+    verdicts = decide_at(
+        settings,
+        [(start, "a", "https://a.example/1", WIRE),
+         (start + 0.7 * day, "b", "https://b.example/1", WIRE),  # next generation: still known
+         (start + 1.49 * day, "c", "https://c.example/1", EDITED),  # a's third generation: still known
+         (start + 1.51 * day, "d", "https://d.example/1", SPUN)],  # a has left (copies index no bands)
+    )  # fmt: skip
+    assert [v.status for v in verdicts] == ["unique", "duplicate", "duplicate", "unique"]
+    assert [v.duplicate_of for v in verdicts[1:3]] == ["a", "a"]
+    (exact,) = decide_at(settings, [(start + 1.6 * day, "e", "https://e.example/1", WIRE)])
+    assert (exact.status, exact.duplicate_of) == ("duplicate", "a")  # b's exact entry is live, and names a
+    (later,) = decide_at(settings, [(start + 3.6 * day, "f", "https://f.example/1", WIRE)])
+    assert later.status == "unique"  # every one of them has left the window
+
+
+def sweep_pass(settings: Settings, now: float) -> list:
+    async def go() -> list:
+        index = await open_index(settings)
+        try:
+            results = [await index.sweep(4096, now=now)]
+            while not results[-1].pass_completed:
+                results.append(await index.sweep(4096, now=now))
+            return results
+        finally:
+            await index.close()
+
+    return run(go())
+
+
+def entry_hashes(client: redis.Redis, prefix: str) -> list[bytes]:
+    """The index's shard hashes (``<prefix>:<shard>``), not its records, counters or meta hash."""
+    return [k for k in client.scan_iter(match=f"{prefix}:*", count=1000) if k[len(prefix) + 1 :].isdigit()]
+
+
+def test_the_sweep_removes_what_left_the_window_and_keeps_the_rest(redis_url: str):
+    """A sweep pass deletes the entries and record blocks of articles past the window, not live ones."""
+    settings = make_settings(None, redis_url, retention_days=1, index_generations=1, namespace="sweep")
+    day, start = 86400.0, 2_000 * 86400.0
+    old = [(start, f"old{i}", f"https://old.example/{i}", WIRE) for i in range(130)]
+    decide_at(settings, old)
+    client = redis.Redis.from_url(redis_url)
+    prefix = index_config(settings).prefix
+    shard_keys = entry_hashes(client, prefix)
+    entries_before = sum(client.hlen(k) for k in shard_keys)
+
+    # Still in the window: the sweep changes nothing.
+    assert sum(r.entries_removed for r in sweep_pass(settings, start + 0.5 * day)) == 0
+    assert sum(client.hlen(k) for k in shard_keys) == entries_before
+
+    # One live article after the window has passed the 130: only its entries and records stay.
+    (fresh,) = decide_at(settings, [(start + 2.5 * day, "new", "https://new.example/1", UNRELATED)])
+    assert fresh.status == "unique"
+    results = sweep_pass(settings, start + 2.5 * day)
+    assert sum(r.entries_removed for r in results) == entries_before
+    assert sum(r.record_blocks_deleted for r in results) == 1  # numbers 0-127; 128-131 share a block
+    assert not client.exists(f"{prefix}:r:0") and client.exists(f"{prefix}:r:1")
+    # What is left: the fresh article's id, URL, exact and band entries.
+    assert 0 < sum(client.hlen(k) for k in entry_hashes(client, prefix)) <= 60
+    (again,) = decide_at(settings, [(start + 2.6 * day, "copy", "https://copy.example/1", UNRELATED)])
+    assert (again.status, again.duplicate_of) == ("duplicate", "new")
