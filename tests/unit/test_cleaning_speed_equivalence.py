@@ -181,6 +181,70 @@ def test_windowed_is_bad_equals_is_bad(text: str) -> None:
         assert cleaning._MOJIBAKE_TRIGGER.search(match.group()), match
 
 
+def garble(text: str, encoding: str, times: int) -> str:
+    """Mojibake as it happens: UTF-8 bytes read in a single-byte encoding, once or twice."""
+    for _ in range(times):
+        text = text.encode("utf-8", "surrogatepass").decode(encoding, errors="replace")
+    return text
+
+
+mojibake_text = st.builds(
+    garble,
+    tricky_text | badness_text,
+    st.sampled_from(["cp1252", "latin-1", "cp1251", "mac_roman", "cp437", "iso-8859-2"]),
+    st.integers(min_value=1, max_value=2),
+)
+any_repair_text = tricky_text | badness_text | mojibake_text
+
+
+@settings(max_examples=1500, deadline=None)
+@given(any_repair_text)
+@example("â€œQuoteâ€\ufffd\n\nItâ€™s here\n")  # the synthetic mojibake: ” has no cp1252 byte
+@example("<b>x</b>\n&amp; Ã©\n")  # no unescaping from the first "<" on, in later lines too
+@example("&amp; Ã©\n<b>&amp;</b>\n&lt;")
+@example("Ã\n\nÂ\n\x1b[31mx\r\ny\rz")
+def test_ftfy_fix_text_equals_ftfy(text: str) -> None:
+    """ftfy's line-by-line computation without its overhead is ftfy.fix_text(text, normalization="NFKC")."""
+    assert cleaning.ftfy_fix_text(text) == ftfy.fix_text(text, normalization="NFKC")
+    assert cleaning.fix_text_fast(text) == ftfy.fix_text(text, normalization="NFKC")
+
+
+@settings(max_examples=800, deadline=None)
+@given(any_repair_text, st.booleans())
+def test_fix_segment_and_fix_encoding_equal_ftfy(text: str, unescape: bool) -> None:
+    """One segment fixed as fix_and_explain fixes it, with HTML unescaping on and off; the encoding alone
+    as ftfy.fix_encoding fixes it."""
+    config = ftfy.TextFixerConfig(
+        normalization="NFKC", explain=False, unescape_html="auto" if unescape else False
+    )
+    for segment in text.splitlines(keepends=True) or [text]:
+        if not unescape or "<" not in segment:  # fix_and_explain itself turns unescaping off then
+            assert cleaning._fix_segment(segment, unescape) == ftfy.fix_and_explain(segment, config).text
+    assert cleaning._fix_encoding(text) == ftfy.fix_encoding(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(any_repair_text, st.integers(min_value=1, max_value=12))
+def test_ftfy_fix_text_cuts_long_lines_as_ftfy(text: str, length: int) -> None:
+    """Lines longer than ftfy's max_decode_length are cut into segments at the same places."""
+    original = cleaning._FTFY_MAX_SEGMENT
+    try:
+        cleaning._FTFY_MAX_SEGMENT = length
+        got = cleaning.ftfy_fix_text(text)
+    finally:
+        cleaning._FTFY_MAX_SEGMENT = original
+    assert got == ftfy.fix_text(text, normalization="NFKC", max_decode_length=length)
+
+
+def test_ftfy_fix_text_equals_ftfy_on_mojibake_articles() -> None:
+    """Whole articles garbled the ways the synthetic copies and real pages are (the fallback's inputs)."""
+    for title, text in CORPUS[:60]:
+        for encoding, times in (("cp1252", 1), ("latin-1", 1), ("cp1252", 2), ("mac_roman", 1)):
+            for garbled in (garble(text, encoding, times), garble(title, encoding, times)):
+                assert cleaning.ftfy_fix_text(garbled) == ftfy.fix_text(garbled, normalization="NFKC")
+                assert cleaning.fix_text_fast(garbled) == ftfy.fix_text(garbled, normalization="NFKC")
+
+
 # Lines and spaces
 
 
