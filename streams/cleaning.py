@@ -74,6 +74,16 @@ _BOILERPLATE_WORDS = (
     "originally published", "originally appeared", "advertisement", "related", "get more from",
     "download our app", "cookie", "tags", "topics", "filed under",
 )  # fmt: skip
+# The words only the alternatives anchored at the start of a line (``^\s*``) need: a line can only match
+# those if it starts with one of these once lower-cased and stripped of leading white space (``\s`` and
+# str.lstrip agree on what white space is, and lower() leaves it as it is). _boilerplate_lines looks at
+# the start of each line for them instead of searching the whole text for each. ("read the full" is
+# searched anywhere, for the alternative that is not anchored.)
+_BOILERPLATE_LINE_STARTS = (
+    "read more", "read also", "see more", "see also", "see the full", "advertisement", "related", "tags",
+    "topics", "filed under",
+)  # fmt: skip
+_BOILERPLATE_ANYWHERE = tuple(word for word in _BOILERPLATE_WORDS if word not in _BOILERPLATE_LINE_STARTS)
 # Written as escapes: NFKC (some editors and tools apply it) turns the Kelvin sign into a plain K, as had
 # happened here, which sent every line with a capital K past the pre-filter. The Kelvin sign itself is
 # harmless (lower() gives k), and kept as the fourth of the letters the pattern folds to ASCII.
@@ -400,7 +410,8 @@ def _boilerplate_lines(lines: list[str]) -> set[int]:
     Only short lines can be boilerplate, and only those with one of the words of the pre-filter in
     their lower case, or with a letter of ``_CASE_FOLDS_TO_ASCII``. Rather than lower-casing each
     line and looking for every word in it, this looks for the words once in the short lines joined
-    and lower-cased, and runs the pattern on the few lines they are in. The line of an occurrence is
+    and lower-cased (those of ``_BOILERPLATE_LINE_STARTS`` only at the start of each of its lines),
+    and runs the pattern on the few lines they are in. The line of an occurrence is
     the number of line breaks before it: no word holds one, and lower() neither makes nor removes
     one (it maps each character on its own, but for the final sigma rule, which stops at a line
     break), so the k-th line of ``lowered`` is the k-th short line lower-cased. A line holding a line
@@ -417,12 +428,16 @@ def _boilerplate_lines(lines: list[str]) -> set[int]:
     # Rare: four plain looks first (much cheaper than the regex scan, or a set of the text).
     if any(letter in joined for letter in _CASE_FOLDS_TO_ASCII):
         candidates = {joined.count("\n", 0, m.start()) for m in _CASE_FOLDS_TO_ASCII_RE.finditer(joined)}
-    for word in _BOILERPLATE_WORDS:
+    for word in _BOILERPLATE_ANYWHERE:
         start = lowered.find(word)
         while start != -1:
             candidates.add(lowered.count("\n", 0, start))
             end_of_line = lowered.find("\n", start)
             start = -1 if end_of_line == -1 else lowered.find(word, end_of_line)
+    # A third of the words can only start a line: one look at each line instead of a search each.
+    for k, line in enumerate(lowered.split("\n")):
+        if line.lstrip().startswith(_BOILERPLATE_LINE_STARTS):
+            candidates.add(k)
     return {short[k] for k in candidates if _BOILERPLATE.search(lines[short[k]]) is not None}
 
 

@@ -282,6 +282,21 @@ def test_case_folding_letters_are_the_ones_lower_misses() -> None:
     assert "K" not in cleaning._CASE_FOLDS_TO_ASCII  # a plain K lower-cases to k like any letter
 
 
+def test_line_start_words_are_the_anchored_alternatives_own() -> None:
+    """The pre-filter's words split into those searched anywhere and those looked for at a line's start,
+    which only alternatives anchored at ``^\\s*`` need, and ``\\s`` is str.lstrip's white space, which
+    lower() leaves alone (checked over every code point)."""
+    anywhere, starts = set(cleaning._BOILERPLATE_ANYWHERE), set(cleaning._BOILERPLATE_LINE_STARTS)
+    assert anywhere | starts == set(cleaning._BOILERPLATE_WORDS) and not anywhere & starts
+    for word in starts:  # the pattern has no alternative that finds one of them in mid-line
+        assert not cleaning._BOILERPLATE.search("x " + word + " x : x"), word
+        after_spaces = " \u3000\x1c" + word.upper()
+        assert any(cleaning._BOILERPLATE.search(after_spaces + end) for end in (" ", " :")), word
+    spaces = re.findall(r"\s", EVERY_CODE_POINT)
+    assert spaces == [char for char in EVERY_CODE_POINT if char.isspace()]
+    assert all(char.lower() == char for char in spaces)
+
+
 lines_strategy = st.lists(
     st.one_of(
         tricky_text.map(lambda text: text.replace("\n", " ")),
@@ -298,6 +313,7 @@ lines_strategy = st.lists(
 @given(lines_strategy)
 @example(["Subscribe", "", "", "x", "", "Cookİes: we accept", "ſubscribe", "Cli\u212ak here", "a"])
 @example(["Read more" + " x" * 120, "Read more", "Related:\nTags: a"])
+@example(["x Read more", "\u3000 see ALSO this", "\x1cTags: a", " related", "ADVERTISEMENT ", "\u0130tags:"])
 def test_boilerplate_lines_equal_the_pattern_line_by_line(lines: list[str]) -> None:
     """The joined-text search picks exactly the lines the pattern picks one by one."""
     expected = {i for i, line in enumerate(lines) if line and reference_boilerplate(line)}

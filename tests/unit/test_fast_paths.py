@@ -90,6 +90,14 @@ def test_boilerplate_prefilter_keeps_every_alternative():
     for alternative, line in zip(alternatives, ONE_LINE_PER_ALTERNATIVE, strict=True):
         assert re.search(alternative, line, re.IGNORECASE | re.VERBOSE), (alternative, line)
         assert cleaning.is_boilerplate(line), line
+        # The joined-text pre-filter: a word anywhere, or (anchored alternatives only) at the line's start.
+        lowered = line.lower()
+        found_anywhere = any(word in lowered for word in cleaning._BOILERPLATE_ANYWHERE)
+        if alternative.strip().startswith("^"):
+            assert found_anywhere or lowered.lstrip().startswith(cleaning._BOILERPLATE_LINE_STARTS), line
+        else:
+            assert found_anywhere, line
+        assert cleaning._boilerplate_lines(["A plain line.", line]) == {1}, line
 
 
 @settings(max_examples=400, deadline=None)
