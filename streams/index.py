@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import math
 import secrets
+import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -135,52 +137,60 @@ def generation_of(config: IndexConfig, now: float) -> int:
     return int(now // config.generation_seconds)
 
 
+#: Articles decided in one script call at most: a longer batch is split into several calls of one
+#: pipeline, so no call keeps Redis busy for more than a few milliseconds.
+SCRIPT_BATCH_ARTICLES = 64
+
+
+def article_args(config: IndexConfig, fp: Fingerprint, article_id: str, url: str) -> list[str | bytes | int]:
+    """The six arguments of one article in ``decide.lua``'s ARGV (pure; see the script's header)."""
+    # 128-bit keys: the first 64 bits pick the shard, 48 more make the field, so a wrong URL or exact
+    # match would need a 112-bit collision.
+    digests = (
+        xxhash.xxh3_128_digest(article_id.encode("utf-8")),
+        bytes.fromhex(fp.url_key),
+        bytes.fromhex(fp.exact_key),
+    )
+    shift = 64 - config.shard_bits
+    keys = struct.pack(">III", *(int.from_bytes(d[:8], "big") >> shift for d in digests)) + b"".join(
+        d[8:14] for d in digests
+    )
+    return [
+        article_id.replace("\0", ""),
+        url.replace("\0", ""),
+        fp.shingle_count,
+        fp.compact_signature() + fp.compact_lead(),
+        keys,
+        packed_bands(fp.band_hashes, config.shard_bits),
+    ]
+
+
 def script_args(
     config: IndexConfig,
-    fp: Fingerprint,
-    article_id: str,
-    url: str,
+    items: Sequence[tuple[Fingerprint, str, str]],
     epoch: str,
     now: float | None = None,
 ) -> list[str | bytes | int | float]:
-    """The ARGV of ``decide.lua`` for one article (pure; see the script's header)."""
+    """The ARGV of ``decide.lua`` for a batch of (fingerprint, article id, url), decided in order."""
     now = time.time() if now is None else now
-    bits = config.shard_bits
-
-    def keyed(hexdigest: str, tag: str) -> tuple[str, str]:
-        # 128-bit keys: the first 64 bits pick the shard, 48 more make the field, so a wrong URL or
-        # exact match would need a 112-bit collision.
-        return str(int(hexdigest[:16], 16) >> (64 - bits)), tag + hexdigest[16:28]
-
-    id_shard, id_field = keyed(xxhash.xxh3_128_hexdigest(article_id.encode("utf-8")), "i")
-    url_shard, url_field = keyed(fp.url_key, "u")
-    exact_shard, exact_field = keyed(fp.exact_key, "x")
+    rule = config.rule
     args: list[str | bytes | int | float] = [
         config.prefix,
         generation_of(config, now),
         config.generations,
         epoch,
-        article_id.replace("\0", ""),
-        url.replace("\0", ""),
-        fp.shingle_count,
-        fp.compact_signature(),
-        config.rule.jaccard_threshold,
-        config.rule.containment_threshold,
-        config.rule.min_containment_shingles,
+        rule.jaccard_threshold,
+        rule.containment_threshold,
+        rule.min_containment_shingles,
         config.max_candidates,
-        id_shard,
-        id_field,
-        url_shard,
-        url_field,
-        exact_shard,
-        exact_field,
-        len(fp.band_hashes),
-        config.rule.lead_threshold,
-        config.rule.lead_containment_threshold,
-        fp.compact_lead(),
-        packed_bands(fp.band_hashes, bits),
+        rule.lead_threshold,
+        rule.lead_containment_threshold,
+        config.params.num_perm,
         encode_time(now),
+        len(items),
     ]
+    for fp, article_id, url in items:
+        args.extend(article_args(config, fp, article_id, url))
     return args
 
 
@@ -206,19 +216,26 @@ class SweepResult:
     pass_completed: bool
 
 
-def decode_reply(reply: list[Any]) -> IndexVerdict:
-    """Turn the script's reply into an :class:`IndexVerdict`."""
-    items = [x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x) for x in reply]
+def decode_batch(reply: list[Any]) -> list[IndexVerdict]:
+    """The verdicts of one script call, in order; raises :class:`IndexReset` if the epoch changed."""
+    if len(reply) == 2 and reply[0] == b"epoch_mismatch":
+        epoch = reply[1].decode("utf-8", "replace")
+        raise IndexReset(f"index epoch is now {epoch!r}: Redis lost the index since this worker started")
+    return [decode_reply(item) for item in reply]
+
+
+def decode_reply(reply: bytes) -> IndexVerdict:
+    """The :class:`IndexVerdict` in the script's reply for one article (its parts joined by NUL bytes)."""
+    items = reply.decode("utf-8", "replace").split("\0")
     status = items[0]
-    if status == "epoch_mismatch":
-        raise IndexReset(f"index epoch is now {items[1]!r}: Redis lost the index since this worker started")
     if status == "replay_lost":
         # The article was decided before but its record expired: treat as a fresh unique decision.
         return IndexVerdict(status="unique", sequence=int(items[1]), replayed=True)
     sequence, replayed = int(items[1]), items[2] == "1"
     if status == "unique":
-        decided_at = decode_time(items[3]) if len(items) > 3 else None
-        return IndexVerdict(status="unique", sequence=sequence, replayed=replayed, decided_at=decided_at)
+        return IndexVerdict(
+            status="unique", sequence=sequence, replayed=replayed, decided_at=decode_time(items[3])
+        )
     return IndexVerdict(
         status="duplicate",
         sequence=sequence,
@@ -229,7 +246,7 @@ def decode_reply(reply: list[Any]) -> IndexVerdict:
         threshold=float(items[6]),
         duplicate_of=items[7],
         duplicate_of_url=items[8],
-        decided_at=decode_time(items[9]) if len(items) > 9 else None,
+        decided_at=decode_time(items[9]),
     )
 
 
@@ -238,7 +255,7 @@ def _load_script(name: str) -> str:
 
 
 class RedisIndex:
-    """The LSH index in Redis, used through :meth:`decide` (one round trip per article)."""
+    """The LSH index in Redis, used through :meth:`decide_many` (one round trip per batch)."""
 
     def __init__(self, client: aioredis.Redis, config: IndexConfig) -> None:
         self.client = client
@@ -282,18 +299,18 @@ class RedisIndex:
     async def decide_many(
         self, items: list[tuple[Fingerprint, str, str]], now: float | None = None
     ) -> list[IndexVerdict]:
-        """Decide several articles in one pipeline: one round trip, one atomic script call each, in order.
+        """Decide several articles in order in one pipeline: one round trip, one atomic script call for
+        each :data:`SCRIPT_BATCH_ARTICLES` of them.
 
         ``now`` (Unix time, default the clock) places the decisions in a generation.
         """
         now = time.time() if now is None else now
         try:
             async with self.client.pipeline(transaction=False) as pipe:
-                for fp, article_id, url in items:
+                for start in range(0, len(items), SCRIPT_BATCH_ARTICLES):
+                    batch = items[start : start + SCRIPT_BATCH_ARTICLES]
                     await self._script(
-                        keys=[],
-                        args=script_args(self.config, fp, article_id, url, self.epoch, now),
-                        client=pipe,
+                        keys=[], args=script_args(self.config, batch, self.epoch, now), client=pipe
                     )
                 replies = await pipe.execute()
         except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -302,7 +319,7 @@ class RedisIndex:
             # A full Redis (maxmemory, noeviction) refuses the scripts: the batch waits and retries rather
             # than crash the agent. Scripts that ran before the refused one replay their decision.
             raise IndexUnavailable(f"Redis is full (maxmemory): {exc}") from exc
-        return [decode_reply(r) for r in replies]
+        return [verdict for reply in replies for verdict in decode_batch(reply)]
 
     async def sweep(
         self, shards: int, now: float | None = None, max_record_blocks: int = 1024

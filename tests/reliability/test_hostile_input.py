@@ -96,7 +96,7 @@ def assert_handled(payload: bytes) -> PreparedArticle | Rejection:
     encode_decision(to_decision(result, verdict))
     duplicate = IndexVerdict("duplicate", 2, False, "near", "jaccard", 0.9, 0.35, "x", "https://x.example/")
     encode_decision(to_decision(result, duplicate))
-    for arg in script_args(INDEX, result.fingerprint, result.article_id, result.raw.url, "epoch"):
+    for arg in script_args(INDEX, [(result.fingerprint, result.article_id, result.raw.url)], "epoch"):
         if isinstance(arg, str):
             arg.encode("utf-8")  # what the Redis client does with every argument
     return result
