@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import ftfy
+import numpy as np
 from ftfy import fixes as ftfy_fixes
 from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 from ftfy.chardata import CONTROL_CHARS, HTML_ENTITY_RE, LIGATURES, WIDTH_MAP
@@ -513,4 +514,31 @@ def clean_article(
     body = body[: max_chars * 2]
     cleaned = _join_without_boilerplate(normalise_lines(repair_text(body)))[:max_chars]
     clean_title = " ".join(normalise_lines(repair_text(title))).strip()
-    return CleanText(title=clean_title, text=cleaned, word_count=len(cleaned.split()))
+    return CleanText(title=clean_title, text=cleaned, word_count=word_count(cleaned))
+
+
+# For word_count: ASCII white space (what str.isspace says) as a plain space, every other byte kept.
+_ASCII_BYTES = bytes(range(128))
+_ASCII_SPACE_TO_SPACE = bytes(32 if chr(c).isspace() else c for c in range(128)) + bytes(range(128, 256))
+_WHITE_SPACE = re.compile(r"\s")  # the characters str.isspace (and str.split) takes for white space
+
+
+def word_count(text: str) -> int:
+    """``len(text.split())``, twice as fast on an article: the words are counted, not built.
+
+    str.split breaks at runs of white space. In UTF-8 every byte of a character outside ASCII is
+    0x80 or more, so when none of those characters is white space (looked for among them alone),
+    the words are the runs of bytes that are not ASCII white space: mapped to a plain space, each
+    word starts where a non-space byte follows a space (or starts the text). Text with white space
+    outside ASCII (rare after repair_text's NFKC) is split. tests/unit/test_cleaning_speed_equivalence.py
+    checks this against str.split.
+    """
+    raw = text.encode("utf-8", "surrogatepass")  # lone surrogates are no white space, but must not raise
+    if not text.isascii():
+        others = raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+        if _WHITE_SPACE.search(others) is not None:
+            return len(text.split())
+    in_word = np.frombuffer(raw.translate(_ASCII_SPACE_TO_SPACE), dtype=np.uint8) != 32
+    if in_word.size == 0:
+        return 0
+    return int(in_word[0]) + int(np.count_nonzero(in_word[1:] & ~in_word[:-1]))

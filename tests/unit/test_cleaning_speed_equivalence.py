@@ -329,3 +329,32 @@ def test_boilerplate_lines_equal_the_pattern_line_by_line(lines: list[str]) -> N
 def test_lower_keeps_lines_apart(lines: list[str]) -> None:
     """Lower-casing the joined lines lower-cases each line as it would alone (final sigma included)."""
     assert "\n".join(lines).lower().split("\n") == [line.lower() for line in lines]
+
+
+# Word count
+
+WHITE_SPACE = [char for char in EVERY_CODE_POINT if char.isspace()]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    tricky_text
+    | st.lists(st.sampled_from(["a", "é", "ж", "\ud800", "’", *WHITE_SPACE]), max_size=30).map("".join)
+)
+@example("")
+@example(" ")
+@example("a")
+@example(" a  b\n\nc ")
+@example("a\u00a0b\u3000c\x1cd\x85e")
+def test_word_count_equals_split(text: str) -> None:
+    """Counting the runs of bytes that are not ASCII white space gives len(text.split())."""
+    assert cleaning.word_count(text) == len(text.split())
+
+
+def test_word_count_on_every_code_point() -> None:
+    """Each character as a word of its own, or as the space between two words, counts as str.split does."""
+    assert cleaning.word_count(" ".join(EVERY_CODE_POINT)) == len(" ".join(EVERY_CODE_POINT).split())
+    assert cleaning.word_count(EVERY_CODE_POINT[:0x3100]) == len(EVERY_CODE_POINT[:0x3100].split())
+    for char in WHITE_SPACE:
+        assert cleaning.word_count("a" + char + "b" + char) == 2, repr(char)
+    assert set(re.findall(r"\s", EVERY_CODE_POINT)) == set(WHITE_SPACE)
