@@ -344,8 +344,25 @@ def fix_text_fast(text: str) -> str:
         current, normalised = fixed, True
 
 
+# Text with none of these characters takes fix_text_fast's common branch, and has no invisible or
+# control character for repair_text to remove: one scan for both.
+_UNCOMMON_OR_INVISIBLE = re.compile(f"[{_UNCOMMON.pattern[1:-1]}{_INVISIBLE_OR_CONTROL.pattern[1:-1]}]")
+
+
 def repair_text(text: str) -> str:
     """Fix mojibake and odd Unicode, then normalise to NFKC with plain spaces and no invisibles."""
+    if (
+        len(text) <= _FTFY_MAX_SEGMENT
+        and _UNCOMMON_OR_INVISIBLE.search(text) is None
+        and ("&" not in text or HTML_ENTITY_RE.search(text) is None)
+    ):
+        # The usual case, done in one pass: fix_text_fast's first checks pass and it takes its common
+        # branch, which ends here when NFKC changes nothing. Its result is the text with straight quotes
+        # and "\n" line breaks only, so it holds no invisible or control character either, and is NFKC:
+        # the rest of this function would change nothing.
+        fixed = ftfy_fixes.fix_line_breaks(_uncurl_quotes(text))
+        if unicodedata.normalize("NFKC", fixed) == fixed:
+            return fixed
     text = fix_text_fast(text)
     # Usually there is nothing to remove: one scan then replaces two substitutions, which scan too.
     if _INVISIBLE_OR_CONTROL.search(text) is not None:

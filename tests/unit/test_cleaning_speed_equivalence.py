@@ -119,9 +119,23 @@ def test_fix_text_fast_equals_ftfy(text: str) -> None:
 
 @settings(max_examples=500, deadline=None)
 @given(tricky_text)
+@example("“x” ‘y’\r\nz\rw")  # the one-pass common case, with the line breaks it fixes
+@example("“x” \u2126 e\u0301 \u2460")  # NFKC changes something: the common case goes the long way
+@example("“x”\u200b\x0c")  # an invisible and a control character to remove
+@example("“x” &amp; y")  # an entity
 def test_repair_text_equals_the_plain_substitutions(text: str) -> None:
     """Skipping the invisible and control substitutions when there is nothing to remove changes nothing."""
     assert cleaning.repair_text(text) == reference_repair(text)
+
+
+def test_one_scan_for_the_common_repair_covers_both_classes() -> None:
+    """_UNCOMMON_OR_INVISIBLE matches exactly the characters of _UNCOMMON and of _INVISIBLE_OR_CONTROL, and
+    what the common branch puts into a text (straight quotes, \\n) is in neither."""
+    union = set(cleaning._UNCOMMON_OR_INVISIBLE.findall(EVERY_CODE_POINT))
+    assert union == set(cleaning._UNCOMMON.findall(EVERY_CODE_POINT)) | set(
+        cleaning._INVISIBLE_OR_CONTROL.findall(EVERY_CODE_POINT)
+    )
+    assert not union & {"'", '"', "\n"}
 
 
 def test_uncurl_table_equals_ftfy_on_every_code_point() -> None:
