@@ -267,8 +267,16 @@ def _fix_segment(text: str, unescape: bool) -> str:
     nothing), with what a step would do without effect skipped: unescaping text without ``&`` (every
     entity starts with one), the encoding steps on text that ftfy's first test leaves alone, and the
     fixers that find none of their characters (:func:`_ftfy_pass`).
+
+    A pass is not run when it would change nothing: on NFKC text (ASCII, or what a pass returns)
+    with nothing to unescape and none of the characters of ``_UNCOMMON_OR_TARGET`` (no mojibake
+    trigger, so not ``is_bad``, and nothing for a fixer). That is most lines of a mojibake article
+    (the blank and the plain ones), and the confirming second pass of the others.
     """
+    normalised = text.isascii()  # whether NFKC leaves `text` as it is
     while True:
+        if normalised and not (unescape and "&" in text) and _UNCOMMON_OR_TARGET.search(text) is None:
+            return text
         original = text
         if unescape and "&" in text:
             text = ftfy_fixes.unescape_html(text)
@@ -276,6 +284,7 @@ def _fix_segment(text: str, unescape: bool) -> str:
         text = _ftfy_pass(text, set(text))
         if text == original:
             return text
+        normalised = True  # _ftfy_pass ends with NFKC
 
 
 def _fix_encoding(text: str) -> str:

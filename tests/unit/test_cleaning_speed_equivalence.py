@@ -225,6 +225,11 @@ def test_ftfy_fix_text_equals_ftfy(text: str) -> None:
 
 @settings(max_examples=800, deadline=None)
 @given(any_repair_text, st.booleans())
+@example("ŉ Ã© x", True)  # the first pass's NFKC makes a curly quote: the second pass is needed
+@example("&amp； Ã© x", True)  # the first pass makes an entity
+@example("&amp； Ã© x", False)
+@example("Ã© \u2126 “x”\n", True)  # NFKC and a quote in the first pass, nothing left for a second
+@example("plain ASCII line\n", True)
 def test_fix_segment_and_fix_encoding_equal_ftfy(text: str, unescape: bool) -> None:
     """One segment fixed as fix_and_explain fixes it, with HTML unescaping on and off; the encoding alone
     as ftfy.fix_encoding fixes it."""
