@@ -275,6 +275,10 @@ def test_normalise_lines_equals_line_by_line(text: str) -> None:
     assert cleaning._has_spaces_to_fix(text) == (cleaning._SPACES_TO_FIX.search(text) is not None)
     repaired = cleaning.repair_text(text)
     assert cleaning._has_spaces_to_fix(repaired) == (cleaning._SPACES_TO_FIX.search(repaired) is not None)
+    # What clean_article does: repair_text's result is NFKC, and is normalised without checking that.
+    assert unicodedata.is_normalized("NFKC", repaired)
+    assert cleaning._has_spaces_to_fix(repaired, nfkc=True) == cleaning._has_spaces_to_fix(repaired)
+    assert cleaning.normalise_lines(repaired, nfkc=True) == reference_normalise(repaired)
 
 
 def test_nfkc_text_holds_no_odd_space() -> None:
