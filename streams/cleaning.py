@@ -356,13 +356,27 @@ def fix_text_fast(text: str) -> str:
 # Text with none of these characters takes fix_text_fast's common branch, and has no invisible or
 # control character for repair_text to remove: one scan for both.
 _UNCOMMON_OR_INVISIBLE = re.compile(f"[{_UNCOMMON.pattern[1:-1]}{_INVISIBLE_OR_CONTROL.pattern[1:-1]}]")
+# The ASCII characters it does not match (all but controls): see _has_uncommon_or_invisible.
+_ASCII_NOT_UNCOMMON_OR_INVISIBLE = bytes(c for c in range(128) if not _UNCOMMON_OR_INVISIBLE.match(chr(c)))
+
+
+def _has_uncommon_or_invisible(text: str) -> bool:
+    """``_UNCOMMON_OR_INVISIBLE.search(text) is not None``, the pattern run over the few characters it
+    could match.
+
+    Deleting the bytes of the ASCII characters the pattern never matches from the UTF-8 text leaves
+    the other characters whole (every byte of a character outside ASCII is 0x80 or more) and in
+    order; two byte-table operations and a search of what is left cost half the search of the text.
+    """
+    rest = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_NOT_UNCOMMON_OR_INVISIBLE)
+    return bool(rest) and _UNCOMMON_OR_INVISIBLE.search(rest.decode("utf-8", "surrogatepass")) is not None
 
 
 def repair_text(text: str) -> str:
     """Fix mojibake and odd Unicode, then normalise to NFKC with plain spaces and no invisibles."""
     if (
         len(text) <= _FTFY_MAX_SEGMENT
-        and _UNCOMMON_OR_INVISIBLE.search(text) is None
+        and not _has_uncommon_or_invisible(text)
         and ("&" not in text or HTML_ENTITY_RE.search(text) is None)
     ):
         # The usual case, done in one pass: fix_text_fast's first checks pass and it takes its common

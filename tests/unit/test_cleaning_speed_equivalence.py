@@ -138,6 +138,26 @@ def test_one_scan_for_the_common_repair_covers_both_classes() -> None:
     assert not union & {"'", '"', "\n"}
 
 
+@settings(max_examples=500, deadline=None)
+@given(tricky_text | st.text())
+@example("")
+@example("plain ASCII, \t and \r\n")
+@example("\x00\x7f\x1b")
+@example("e\u0301 \ud800 \udfff x")
+def test_uncommon_or_invisible_on_the_bytes_left_equals_the_search(text: str) -> None:
+    """Searching only what is left of the UTF-8 bytes once the ASCII characters the pattern cannot match
+    are deleted finds a character exactly when searching the text does."""
+    expected = cleaning._UNCOMMON_OR_INVISIBLE.search(text) is not None
+    assert cleaning._has_uncommon_or_invisible(text) == expected
+
+
+def test_uncommon_or_invisible_bytes_on_every_code_point() -> None:
+    """Each character, between ASCII ones, is found on the bytes left exactly when the pattern matches it."""
+    for char in EVERY_CODE_POINT:
+        expected = cleaning._UNCOMMON_OR_INVISIBLE.match(char) is not None
+        assert cleaning._has_uncommon_or_invisible("ab " + char + " cd") == expected, repr(char)
+
+
 def test_uncurl_table_equals_ftfy_on_every_code_point() -> None:
     """The replacement table uncurls exactly the characters ftfy's uncurl_quotes does, the same way."""
     assert cleaning._uncurl_quotes(EVERY_CODE_POINT) == ftfy_fixes.uncurl_quotes(EVERY_CODE_POINT)
