@@ -47,6 +47,7 @@ import redis.asyncio as aioredis
 import xxhash
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import OutOfMemoryError as RedisOutOfMemoryError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
@@ -305,14 +306,17 @@ class RedisIndex:
         ``now`` (Unix time, default the clock) places the decisions in a generation.
         """
         now = time.time() if now is None else now
+        calls = [
+            script_args(self.config, items[start : start + SCRIPT_BATCH_ARTICLES], self.epoch, now)
+            for start in range(0, len(items), SCRIPT_BATCH_ARTICLES)
+        ]
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                for start in range(0, len(items), SCRIPT_BATCH_ARTICLES):
-                    batch = items[start : start + SCRIPT_BATCH_ARTICLES]
-                    await self._script(
-                        keys=[], args=script_args(self.config, batch, self.epoch, now), client=pipe
-                    )
-                replies = await pipe.execute()
+            try:
+                replies = await self._run_decide(calls)
+            except NoScriptError:
+                # Redis restarted or its scripts were flushed; nothing ran (every call is the same script).
+                await self.client.script_load(self._script.script)
+                replies = await self._run_decide(calls)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
         except RedisOutOfMemoryError as exc:
@@ -320,6 +324,15 @@ class RedisIndex:
             # than crash the agent. Scripts that ran before the refused one replay their decision.
             raise IndexUnavailable(f"Redis is full (maxmemory): {exc}") from exc
         return [verdict for reply in replies for verdict in decode_batch(reply)]
+
+    async def _run_decide(self, calls: list[list[str | bytes | int | float]]) -> list[Any]:
+        # EVALSHA straight into the pipeline: redis-py's Script objects make a pipeline send SCRIPT EXISTS
+        # first, a second round trip for every batch.
+        async with self.client.pipeline(transaction=False) as pipe:
+            for args in calls:
+                pipe.evalsha(self._script.sha, 0, *args)
+            replies: list[Any] = await pipe.execute()
+            return replies
 
     async def sweep(
         self, shards: int, now: float | None = None, max_record_blocks: int = 1024

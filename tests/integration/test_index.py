@@ -274,3 +274,20 @@ def test_the_sweep_removes_what_left_the_window_and_keeps_the_rest(redis_url: st
     assert 0 < sum(client.hlen(k) for k in entry_hashes(client, prefix)) <= 60
     (again,) = decide_at(settings, [(start + 2.6 * day, "copy", "https://copy.example/1", UNRELATED)])
     assert (again.status, again.duplicate_of) == ("duplicate", "new")
+
+
+def test_a_flushed_script_cache_is_reloaded_and_decides_the_same(settings: Settings, redis_url: str):
+    """After SCRIPT FLUSH (or a Redis restart with its data) the batch is decided as if nothing happened."""
+
+    async def go() -> list:
+        index = await open_index(settings)
+        try:
+            first = await index.decide(fp(settings, WIRE, "https://a.example/1"), "a", "https://a.example/1")
+            await index.client.script_flush()
+            copy = await index.decide(fp(settings, SPUN, "https://b.example/1"), "b", "https://b.example/1")
+            return [first, copy]
+        finally:
+            await index.close()
+
+    first, copy = run(go())
+    assert first.status == "unique" and (copy.status, copy.duplicate_of) == ("duplicate", "a")
