@@ -1018,11 +1018,130 @@ def _fmt(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
-def growth_rows(growth: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """The header and rows of part 4, for the rich table and the Markdown one."""
-    header = ["indexed articles", "index us/article", "batch p50", "batch p99", "Redis us/article",
-              "Redis bytes/article"]  # fmt: skip
-    rows = [
+#: A table cell: text, or whether a target is met (rich colours it, Markdown puts a miss in bold).
+Cell = str | bool
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of the report: its rows are built once, and both renderers draw them."""
+
+    rich_title: str
+    md_title: str
+    header: list[str]
+    rows: list[list[Cell]]
+    #: A line under the table: a paragraph after it in Markdown, its caption in rich.
+    note: str | None = None
+    #: Whether the first column names the rows (rich justifies it left, else right; Markdown always left).
+    names_first: bool = True
+
+
+def _runs(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The end-to-end runs of a report, by key (``workers_1``, ...); none when part 1 was skipped."""
+    e2e = report.get("end_to_end", {})
+    return {k: v for k, v in e2e.items() if isinstance(v, dict) and "max_rate" in v}
+
+
+def end_to_end_sections(report: dict[str, Any]) -> list[Section]:
+    """Part 1: throughput and latency of every run, and where the CPU went during the floods."""
+    runs = _runs(report)
+    if not runs:
+        return []
+    rows: list[list[Cell]] = []
+    for run in runs.values():
+        for label, part in (("flood (max rate)", run["max_rate"]), ("paced at half", run["half_rate"])):
+            lat = part["latency_ms"]
+            cells = [_fmt(part["decided"]), _fmt(part["articles_per_s"])]
+            cells += [_fmt(lat[q]) for q in ("p50", "p95", "p99", "max")]
+            rows.append([str(run["workers"]), label, *cells])
+    names = ["workers", "broker", "redis", "bench_producer_and_reader"]
+    cpu: list[list[Cell]] = []
+    for run in runs.values():
+        us = run["max_rate"]["cpu_us_per_article"]
+        cpu.append([str(run["workers"]), *[_fmt(us.get(n)) for n in names],
+                    f"{run['max_rate']['cpu_share_of_machine']:.0%}"])  # fmt: skip
+    return [
+        Section(
+            rich_title="1. End to end through tansu and Redis (Kafka timestamps, produce -> decision)",
+            md_title="**1. End to end** (Kafka timestamps, produce to decision)",
+            header=["workers", "run", "articles", "articles/s", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+            rows=rows,
+            names_first=False,
+        ),
+        Section(
+            rich_title="CPU per article during the flood (us), by process: where the 2 cores go",
+            md_title="CPU per article during the flood (us), by process",
+            header=[
+                "workers",
+                "worker(s)",
+                "broker",
+                "Redis",
+                "bench (producer, reader)",
+                "share of the 2 cores",
+            ],
+            rows=cpu,
+            names_first=False,
+        ),
+    ]
+
+
+def stages_sections(report: dict[str, Any]) -> list[Section]:
+    """Part 2: each stage alone in this process, beside the worker's own histograms (1-worker flood)."""
+    stages = report.get("stages", {}).get("us_per_article")
+    if not stages:
+        return []
+    in_worker = _runs(report).get("workers_1", {}).get("worker_stage_us_per_article", {})
+    index_us = report.get("index_memory", {}).get("index_us_per_article")
+    rows: list[list[Cell]] = [[k, _fmt(v, 1), _fmt(in_worker.get(k))] for k, v in stages.items()]
+    rows.append(["index (Redis, one round trip per batch)", _fmt(index_us, 1), _fmt(in_worker.get("index"))])
+    rows.append(["publish (send, wait for the broker's acks)", "-", _fmt(in_worker.get("publish"))])
+    return [
+        Section(
+            rich_title="2. Stages, one at a time in one process (CPU us per article; index: wall, Redis "
+            "included; in the worker: its histograms, e2e with 1 worker)",
+            md_title="**2. Stages** (one process, CPU us per article; index: wall time; last column: the "
+            "worker's own histograms during the 1-worker flood, wall time)",
+            header=["stage", "us/article", "in the worker"],
+            rows=rows,
+        )
+    ]
+
+
+def index_memory_sections(report: dict[str, Any]) -> list[Section]:
+    """Part 3: Redis memory, commands and round trips per indexed article."""
+    memory = report.get("index_memory", {})
+    if "bytes_per_article" not in memory:
+        return []
+    calls = ", ".join(f"{k} {v}" for k, v in list(memory["calls_per_article"].items())[:8])
+    row: list[Cell] = [
+        _fmt(memory["articles"]),
+        _fmt(memory["unique_articles"]),
+        _fmt(memory["bytes_per_article"]),
+        _fmt(memory["bytes_per_unique_article"]),
+        _fmt(memory["round_trips_per_article"], 4),
+        _fmt(memory["script_calls_per_article"], 3),
+        _fmt(memory["commands_per_article_incl_script_calls"], 1),
+    ]
+    header = ["articles", "unique", "bytes/article", "bytes/unique article", "round trips/article",
+              "script calls (EVALSHA)/article", "commands incl. script calls/article"]  # fmt: skip
+    return [
+        Section(
+            rich_title="3. Redis per indexed article (used_memory delta from empty; INFO commandstats)",
+            md_title="**3. Index memory and commands**",
+            header=header,
+            rows=[row],
+            note=f"Calls per article: {calls}.",
+            names_first=False,
+        )
+    ]
+
+
+def growth_sections(report: dict[str, Any]) -> list[Section]:
+    """Part 4: the index call's cost at each size the index was filled to."""
+    growth = report.get("growth", {})
+    if not growth.get("points"):
+        return []
+    rows: list[list[Cell]] = [
         [
             _fmt(p["indexed_articles"]),
             _fmt(p["index_us_per_article"], 1),
@@ -1033,109 +1152,112 @@ def growth_rows(growth: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         ]
         for p in growth["points"]
     ]
-    return header, rows
+    header = ["indexed articles", "index us/article", "batch p50", "batch p99", "Redis us/article",
+              "Redis bytes/article"]  # fmt: skip
+    return [
+        Section(
+            rich_title="4. Index call cost as the index grows (real articles, batches of 64)",
+            md_title=f"**4. Growth** (index_capacity {growth['index_capacity']:,})",
+            header=header,
+            rows=rows,
+            names_first=False,
+        )
+    ]
 
 
-def report_tables(report: dict[str, Any]) -> list[Table]:
-    """The rich tables of a report."""
-    tables = []
-    e2e = report.get("end_to_end", {})
-    if e2e.get("skipped") is None and e2e:
-        t = Table(title="1. End to end through tansu and Redis (Kafka timestamps, produce -> decision)")
-        for col in ("workers", "run", "articles", "articles/s", "p50 ms", "p95 ms", "p99 ms", "max ms"):
-            t.add_column(col, justify="right")
-        for run in e2e.values():
-            if not isinstance(run, dict) or "max_rate" not in run:
-                continue
-            for label, part in (("flood (max rate)", run["max_rate"]), ("paced at half", run["half_rate"])):
-                lat = part["latency_ms"]
-                t.add_row(str(run["workers"]), label, _fmt(part["decided"]), _fmt(part["articles_per_s"]),
-                          _fmt(lat["p50"]), _fmt(lat["p95"]), _fmt(lat["p99"]), _fmt(lat["max"]))  # fmt: skip
-        tables.append(t)
-        cpu = Table(title="CPU per article during the flood (us), by process: where the 2 cores go")
-        cpu.add_column("workers", justify="right")
-        names = ["workers", "broker", "redis", "bench_producer_and_reader"]
-        for name in [*names, "machine busy"]:
-            cpu.add_column(name, justify="right")
-        for run in e2e.values():
-            if isinstance(run, dict) and "max_rate" in run:
-                us = run["max_rate"]["cpu_us_per_article"]
-                cpu.add_row(str(run["workers"]), *[_fmt(us.get(n)) for n in names],
-                            f"{run['max_rate']['cpu_share_of_machine']:.0%}")  # fmt: skip
-        tables.append(cpu)
-    stages = report.get("stages", {})
-    if "us_per_article" in stages:
-        t = Table(
-            title="2. Stages, one at a time in one process (CPU us per article; index: wall, Redis included)"
-        )
-        t.add_column("stage")
-        t.add_column("us/article", justify="right")
-        t.add_column("in the workers (e2e, 1 worker)", justify="right")
-        in_worker = (
-            e2e.get("workers_1", {}).get("worker_stage_us_per_article", {}) if isinstance(e2e, dict) else {}
-        )
-        rows = dict(stages["us_per_article"])
-        rows["index (Redis, 1 round trip per batch)"] = report.get("index_memory", {}).get(
-            "index_us_per_article"
-        )
-        aliases = {"index (Redis, 1 round trip per batch)": "index"}
-        for name, value in rows.items():
-            t.add_row(name, _fmt(value, 1), _fmt(in_worker.get(aliases.get(name, name)), 1))
-        if in_worker.get("publish") is not None:
-            t.add_row("publish (send + broker ack, per article)", "-", _fmt(in_worker["publish"], 1))
-        tables.append(t)
-    memory = report.get("index_memory", {})
-    if "bytes_per_article" in memory:
-        t = Table(title="3. Redis per indexed article (used_memory delta from empty; INFO commandstats)")
-        for col in ("articles", "unique", "bytes/article", "bytes/unique", "round trips/article",
-                    "script calls/article", "cmds incl. script calls/article"):  # fmt: skip
-            t.add_column(col, justify="right")
-        t.add_row(_fmt(memory["articles"]), _fmt(memory["unique_articles"]),
-                  _fmt(memory["bytes_per_article"]),
-                  _fmt(memory["bytes_per_unique_article"]), _fmt(memory["round_trips_per_article"], 4),
-                  _fmt(memory["script_calls_per_article"], 3),
-                  _fmt(memory["commands_per_article_incl_script_calls"], 1))  # fmt: skip
-        tables.append(t)
-    growth = report.get("growth", {})
-    if growth.get("points"):
-        t = Table(title="4. Index call cost as the index grows (real articles, batches of 64)")
-        header, cells = growth_rows(growth)
-        for col in header:
-            t.add_column(col, justify="right")
-        for row_cells in cells:
-            t.add_row(*row_cells)
-        tables.append(t)
+def baseline_sections(report: dict[str, Any]) -> list[Section]:
+    """Part 5: the naive pipeline beside the project's engine on the same articles, with the ratios."""
     baseline = report.get("baseline", {})
-    if "naive" in baseline:
-        t = Table(title=f"5. Beside the naive baseline, same {baseline['naive']['articles']:,} articles")
-        for col in ("pipeline", "articles/s", "Redis bytes/article", "round trips/article", "cmds/article"):
-            t.add_column(col, justify="right" if col != "pipeline" else "left")
-        for name, key in (
-            ("naive datasketch + Redis storage", "naive"),
-            ("streams engine, one process", "streams"),
-        ):
-            part = baseline[key]
-            t.add_row(
+    if "naive" not in baseline:
+        return []
+    rows: list[list[Cell]] = []
+    for name, key in (
+        ("naive: datasketch + its Redis storage", "naive"),
+        ("streams engine, one process", "streams"),
+    ):
+        part = baseline[key]
+        rows.append(
+            [
                 name,
                 _fmt(part["articles_per_s"]),
                 _fmt(part["bytes_per_article"]),
                 _fmt(part["round_trips_per_article"], 3),
                 _fmt(part["commands_per_article_incl_script_calls"], 1),
-            )
-        ratios = baseline.get("ratios", {})
-        for name, value in ratios.items():
-            t.add_row(name.replace("_", " "), _fmt(value, 1), "", "", "")
-        tables.append(t)
+            ]
+        )
+    ratios = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in baseline.get("ratios", {}).items())
+    articles = baseline["naive"]["articles"]
+    return [
+        Section(
+            rich_title=f"5. Beside the naive baseline, same {articles:,} articles",
+            md_title=f"**5. Baseline**, same {articles:,} articles",
+            header=[
+                "pipeline",
+                "articles/s",
+                "Redis bytes/article",
+                "round trips/article",
+                "commands/article",
+            ],
+            rows=rows,
+            note=f"Ratios: {ratios}.",
+        )
+    ]
+
+
+def targets_sections(report: dict[str, Any]) -> list[Section]:
+    """The targets of docs/performance.md: goal, measured value, and whether it is met."""
     targets = report.get("targets", [])
-    if targets:
-        t = Table(title="Targets")
-        for col in ("target", "goal", "measured", "met"):
-            t.add_column(col, justify="left" if col == "target" else "right")
-        for row in targets:
-            met = "-" if row["met"] is None else ("[green]yes[/green]" if row["met"] else "[red]no[/red]")
-            t.add_row(row["target"], f"{row['op']} {row['goal']:,g}", _fmt(row["measured"], 1), met)
-        tables.append(t)
+    if not targets:
+        return []
+    rows: list[list[Cell]] = [
+        [
+            t["target"],
+            f"{t['op']} {t['goal']:,g}",
+            _fmt(t["measured"], 1),
+            "-" if t["met"] is None else t["met"],
+        ]
+        for t in targets
+    ]
+    return [
+        Section(
+            rich_title="Targets",
+            md_title="**Targets**",
+            header=["target", "goal", "measured", "met"],
+            rows=rows,
+        )
+    ]
+
+
+def report_sections(report: dict[str, Any]) -> list[Section]:
+    """Every table of a report, in order; a part that was skipped or not run has none."""
+    parts = (end_to_end_sections, stages_sections, index_memory_sections, growth_sections,
+             baseline_sections, targets_sections)  # fmt: skip
+    return [section for part in parts for section in part(report)]
+
+
+def _rich_cell(cell: Cell) -> str:
+    if isinstance(cell, bool):
+        return "[green]yes[/green]" if cell else "[red]no[/red]"
+    return cell
+
+
+def report_tables(report: dict[str, Any]) -> list[Table]:
+    """The rich tables of a report."""
+    tables = []
+    for section in report_sections(report):
+        table = Table(title=section.rich_title, caption=section.note)
+        for i, col in enumerate(section.header):
+            table.add_column(col, justify="left" if i == 0 and section.names_first else "right")
+        for row in section.rows:
+            table.add_row(*map(_rich_cell, row))
+        tables.append(table)
     return tables
+
+
+def _md_cell(cell: Cell) -> str:
+    if isinstance(cell, bool):
+        return "yes" if cell else "**no**"
+    return cell
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -1147,115 +1269,13 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _met(met: bool | None) -> str:
-    return "-" if met is None else ("yes" if met else "**no**")
-
-
 def markdown_report(report: dict[str, Any]) -> str:
     """The report's tables in Markdown, for docs/performance.md."""
     out = []
-    e2e = {k: v for k, v in report.get("end_to_end", {}).items() if isinstance(v, dict) and "max_rate" in v}
-    if e2e:
-        rows = []
-        for run in e2e.values():
-            for label, part in (("flood (max rate)", run["max_rate"]), ("paced at half", run["half_rate"])):
-                lat = part["latency_ms"]
-                cells = [_fmt(part["decided"]), _fmt(part["articles_per_s"])]
-                cells += [_fmt(lat[q]) for q in ("p50", "p95", "p99", "max")]
-                rows.append([str(run["workers"]), label, *cells])
-        header = ["workers", "run", "articles", "articles/s", "p50 ms", "p95 ms", "p99 ms", "max ms"]
-        out.append("**1. End to end** (Kafka timestamps, produce to decision)\n\n" + _md_table(header, rows))
-        names = ["workers", "broker", "redis", "bench_producer_and_reader"]
-        rows = [[str(run["workers"]), *[_fmt(run["max_rate"]["cpu_us_per_article"].get(n)) for n in names],
-                 f"{run['max_rate']['cpu_share_of_machine']:.0%}"] for run in e2e.values()]  # fmt: skip
-        out.append(
-            "CPU per article during the flood (us), by process\n\n"
-            + _md_table(
-                [
-                    "workers",
-                    "worker(s)",
-                    "broker",
-                    "Redis",
-                    "bench (producer, reader)",
-                    "share of the 2 cores",
-                ],
-                rows,
-            )
-        )
-    stages = report.get("stages", {}).get("us_per_article")
-    if stages:
-        in_worker = next(iter(e2e.values()), {}).get("worker_stage_us_per_article", {})
-        memory = report.get("index_memory", {})
-        rows = [[k, _fmt(v, 1), _fmt(in_worker.get(k), 0)] for k, v in stages.items()]
-        index_us = _fmt(memory.get("index_us_per_article"), 1)
-        rows.append(["index (Redis, one round trip per batch)", index_us, _fmt(in_worker.get("index"), 0)])
-        rows.append(["publish (send, wait for the broker's acks)", "-", _fmt(in_worker.get("publish"), 0)])
-        out.append("**2. Stages** (one process, CPU us per article; index: wall time; last column: the "
-                   "worker's own histograms during the 1-worker flood, wall time)\n\n"
-                   + _md_table(["stage", "us/article", "in the worker"], rows))  # fmt: skip
-    memory = report.get("index_memory", {})
-    if "bytes_per_article" in memory:
-        calls = ", ".join(f"{k} {v}" for k, v in list(memory["calls_per_article"].items())[:8])
-        out.append(
-            "**3. Index memory and commands**\n\n"
-            + _md_table(
-                [
-                    "articles",
-                    "unique",
-                    "bytes/article",
-                    "bytes/unique article",
-                    "round trips/article",
-                    "script calls (EVALSHA)/article",
-                    "commands incl. script calls/article",
-                ],
-                [
-                    [
-                        _fmt(memory["articles"]),
-                        _fmt(memory["unique_articles"]),
-                        _fmt(memory["bytes_per_article"]),
-                        _fmt(memory["bytes_per_unique_article"]),
-                        _fmt(memory["round_trips_per_article"], 4),
-                        _fmt(memory["script_calls_per_article"], 3),
-                        _fmt(memory["commands_per_article_incl_script_calls"], 1),
-                    ]
-                ],
-            )
-            + f"\n\nCalls per article: {calls}."
-        )
-    growth = report.get("growth", {})
-    if growth.get("points"):
-        header, rows = growth_rows(growth)
-        out.append(
-            f"**4. Growth** (index_capacity {growth['index_capacity']:,})\n\n" + _md_table(header, rows)
-        )
-    baseline = report.get("baseline", {})
-    if "naive" in baseline:
-        rows = []
-        for name, key in (
-            ("naive: datasketch + its Redis storage", "naive"),
-            ("streams engine, one process", "streams"),
-        ):
-            part = baseline[key]
-            rows.append(
-                [
-                    name,
-                    _fmt(part["articles_per_s"]),
-                    _fmt(part["bytes_per_article"]),
-                    _fmt(part["round_trips_per_article"], 3),
-                    _fmt(part["commands_per_article_incl_script_calls"], 1),
-                ]
-            )
-        ratios = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in baseline.get("ratios", {}).items())
-        header = ["pipeline", "articles/s", "Redis bytes/article", "round trips/article", "commands/article"]
-        title = f"**5. Baseline**, same {baseline['naive']['articles']:,} articles"
-        out.append(f"{title}\n\n{_md_table(header, rows)}\n\nRatios: {ratios}.")
-    targets = report.get("targets", [])
-    if targets:
-        rows = [
-            [t["target"], f"{t['op']} {t['goal']:,g}", _fmt(t["measured"], 1), _met(t["met"])]
-            for t in targets
-        ]
-        out.append("**Targets**\n\n" + _md_table(["target", "goal", "measured", "met"], rows))
+    for section in report_sections(report):
+        rows = [[_md_cell(cell) for cell in row] for row in section.rows]
+        text = f"{section.md_title}\n\n{_md_table(section.header, rows)}"
+        out.append(text if section.note is None else f"{text}\n\n{section.note}")
     return "\n\n".join(out) + "\n"
 
 

@@ -1,0 +1,230 @@
+"""The bench report's two renderers (rich tables, Markdown) show the same tables, built once per part."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from streams.bench import markdown_report, report_tables, target_rows
+
+Parsed = list[tuple[list[str], list[list[str]]]]
+
+
+def _run(workers: int, rate: float, p99: float) -> dict[str, Any]:
+    return {
+        "workers": workers,
+        "max_rate": {
+            "articles": 500,
+            "decided": 500,
+            "articles_per_s": rate,
+            "latency_ms": {"p50": 410.0, "p95": 620.0, "p99": 700.0, "max": 733.0 + workers},
+            "cpu_us_per_article": {
+                "workers": 3850.0 + workers,
+                "broker": 210.0,
+                "redis": 145.0,
+                "bench_producer_and_reader": 98.0,
+            },
+            "cpu_share_of_machine": 0.49 + workers / 100,
+        },
+        "half_rate": {
+            "decided": 120 + workers,
+            "articles_per_s": rate / 2,
+            "latency_ms": {"p50": 12.0, "p95": 40.0, "p99": p99, "max": 90.0},
+        },
+        "worker_stage_us_per_article": {
+            "parse": 60.4 + workers,
+            "fingerprint": 349.6,
+            "index": 553.7,
+            "publish": 333.3,
+        },
+    }
+
+
+def full_report() -> dict[str, Any]:
+    """A hand-written report with every part, two end-to-end runs and targets met, missed and unmeasured."""
+    report: dict[str, Any] = {
+        "end_to_end": {"workers_1": _run(1, 1234.0, 57.0), "workers_2": _run(2, 1876.0, 61.0)},
+        "stages": {
+            "us_per_article": {
+                "parse": 23.5,
+                "clean_text": 144.3,
+                "fingerprint": 199.7,
+                "encode_decision": 5.3,
+            }
+        },
+        "index_memory": {
+            "articles": 500,
+            "unique_articles": 350,
+            "bytes_per_article": 812.4,
+            "bytes_per_unique_article": 1160.6,
+            "round_trips_per_article": 0.0156,
+            "script_calls_per_article": 0.0156,
+            "commands_per_article_incl_script_calls": 95.43,
+            "index_us_per_article": 182.64,
+            "calls_per_article": {"hget": 51.17, "hset": 43.18, "evalsha": 0.0156},
+        },
+        "growth": {
+            "index_capacity": 2000,
+            "points": [
+                {
+                    "indexed_articles": 1000,
+                    "index_us_per_article": 214.9,
+                    "batch_us_per_article": {"p50": 202.2, "p99": 489.2},
+                    "redis_us_per_article": 168.5,
+                    "redis_bytes_per_article": 1092.0,
+                },
+                {
+                    "indexed_articles": 2000,
+                    "index_us_per_article": 42.9,
+                    "batch_us_per_article": {"p50": 40.0, "p99": 79.7},
+                    "redis_bytes_per_article": 1004.0,
+                },
+            ],
+        },
+        "baseline": {
+            "naive": {
+                "articles": 50,
+                "articles_per_s": 176.0,
+                "bytes_per_article": 12952.0,
+                "round_trips_per_article": 30.04,
+                "commands_per_article_incl_script_calls": 29.4,
+            },
+            "streams": {
+                "articles": 50,
+                "articles_per_s": 1602.0,
+                "bytes_per_article": 1008.0,
+                "round_trips_per_article": 0.04,
+                "commands_per_article_incl_script_calls": 104.6,
+            },
+            "ratios": {"offline_throughput_x": 9.1, "memory_naive_over_streams_x": 12.9},
+        },
+    }
+    report["targets"] = target_rows(report)
+    return report
+
+
+def skipped_report() -> dict[str, Any]:
+    """The full report with parts 1, 4 and 5 skipped, as ``--skip-e2e --skip-growth --skip-baseline``."""
+    report = full_report()
+    for part in ("end_to_end", "growth", "baseline"):
+        report[part] = {"skipped": True}
+    report["targets"] = target_rows(report)
+    return report
+
+
+def rich_text(table: Table) -> str:
+    console = Console(record=True, width=300, file=io.StringIO())
+    console.print(table)
+    return console.export_text()
+
+
+def parse_rich(tables: list[Table]) -> Parsed:
+    """Header and body cells of each rendered rich table (heavy head, light body box)."""
+    parsed = []
+    for table in tables:
+        lines = rich_text(table).splitlines()
+        header = [[c.strip() for c in line.split("┃")[1:-1]] for line in lines if line.startswith("┃")]
+        rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+        assert len(header) == 1, lines
+        parsed.append((header[0], rows))
+    return parsed
+
+
+def parse_markdown(text: str) -> Parsed:
+    """Header and body cells of each Markdown table, a missed target's bold taken off."""
+    parsed = []
+    for block in text.split("\n\n"):
+        lines = block.strip().splitlines()
+        if not lines[0].startswith("| "):
+            continue
+        cells = [[c.strip().replace("**no**", "no") for c in line.split("|")[1:-1]] for line in lines]
+        assert set(lines[1]) <= set("|-:"), block
+        parsed.append((cells[0], cells[2:]))
+    return parsed
+
+
+def test_both_renderers_show_the_same_cells_for_every_part():
+    """Every table, header and cell of the full report is the same in the rich tables and the Markdown."""
+    report = full_report()
+    rich, md = parse_rich(report_tables(report)), parse_markdown(markdown_report(report))
+    assert rich == md
+    assert [header[0] for header, _ in md] == ["workers", "workers", "stage", "articles", "indexed articles",
+                                               "pipeline", "target"]  # fmt: skip
+
+
+def test_every_part_shows_the_numbers_of_the_report():
+    """Each part's table carries the report's values, formatted, in the order of the report."""
+    report = full_report()
+    tables = {header[0] + "/" + header[1]: rows for header, rows in parse_markdown(markdown_report(report))}
+    assert tables["workers/run"] == [
+        ["1", "flood (max rate)", "500", "1,234", "410", "620", "700", "734"],
+        ["1", "paced at half", "121", "617", "12", "40", "57", "90"],
+        ["2", "flood (max rate)", "500", "1,876", "410", "620", "700", "735"],
+        ["2", "paced at half", "122", "938", "12", "40", "61", "90"],
+    ]
+    assert tables["workers/worker(s)"] == [["1", "3,851", "210", "145", "98", "50%"],
+                                           ["2", "3,852", "210", "145", "98", "51%"]]  # fmt: skip
+    # The worker's column is the 1-worker run's histograms (61.4 = 60.4 + 1), not the 2-worker one's.
+    assert tables["stage/us/article"] == [
+        ["parse", "23.5", "61"],
+        ["clean_text", "144.3", "-"],
+        ["fingerprint", "199.7", "350"],
+        ["encode_decision", "5.3", "-"],
+        ["index (Redis, one round trip per batch)", "182.6", "554"],
+        ["publish (send, wait for the broker's acks)", "-", "333"],
+    ]
+    assert tables["articles/unique"] == [["500", "350", "812", "1,161", "0.0156", "0.016", "95.4"]]
+    assert tables["indexed articles/index us/article"] == [
+        ["1,000", "214.9", "202.2", "489.2", "168.5", "1,092"],
+        ["2,000", "42.9", "40.0", "79.7", "-", "1,004"],
+    ]
+    assert tables["pipeline/articles/s"] == [
+        ["naive: datasketch + its Redis storage", "176", "12,952", "30.040", "29.4"],
+        ["streams engine, one process", "1,602", "1,008", "0.040", "104.6"],
+    ]
+    met = {row[0]: row[1:] for row in tables["target/goal"]}
+    assert met["end to end, 1 worker (articles/s)"] == [">= 1,000", "1,234.0", "yes"]
+    assert met["end to end, 2 workers (articles/s)"] == [">= 2,000", "1,876.0", "no"]
+    assert met["index cost at largest / smallest size"] == ["<= 1.5", "-", "-"]
+
+
+def test_notes_and_the_met_column_in_both_renderers():
+    """The calls and ratios lines are under their tables in both; a met target is green in rich, a miss
+    red, and a miss is bold in Markdown."""
+    report = full_report()
+    md = markdown_report(report)
+    tables = report_tables(report)
+    rich = " ".join(" ".join(rich_text(t).split()) for t in tables)
+    for note in ("Calls per article: hget 51.17, hset 43.18, evalsha 0.0156.",
+                 "Ratios: offline throughput x 9.1, memory naive over streams x 12.9."):  # fmt: skip
+        assert f"\n\n{note}" in md
+        assert note in rich
+    met = list(tables[-1].columns[-1].cells)
+    assert "[green]yes[/green]" in met and "[red]no[/red]" in met and "-" in met
+    assert "| **no** |" in md and "| yes |" in md
+
+
+def test_a_skipped_part_is_absent_from_both_renderers():
+    """With parts 1, 4 and 5 skipped, neither renderer shows their tables; the others are still alike."""
+    report = skipped_report()
+    md = markdown_report(report)
+    tables = report_tables(report)
+    rich, parsed = parse_rich(tables), parse_markdown(md)
+    assert rich == parsed
+    assert [header[0] for header, _ in parsed] == ["stage", "articles", "target"]
+    titles = " ".join(str(t.title) for t in tables)
+    for absent in ("1. End to end", "CPU per article", "4. ", "5. ", "Ratios:"):
+        assert absent not in md
+        assert absent not in titles
+    stages = parsed[0][1]
+    assert [row[2] for row in stages] == ["-"] * len(stages)
+    assert all(row[3] == "-" for row in parsed[2][1] if "end to end" in row[0] or "baseline" in row[0])
+
+
+def test_an_empty_report_has_no_tables():
+    """A report without any part renders no table in either renderer."""
+    assert report_tables({}) == []
+    assert markdown_report({}) == "\n"
