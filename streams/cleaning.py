@@ -367,8 +367,12 @@ def _has_uncommon_or_invisible(text: str) -> bool:
     Deleting the bytes of the ASCII characters the pattern never matches from the UTF-8 text leaves
     the other characters whole (every byte of a character outside ASCII is 0x80 or more) and in
     order; two byte-table operations and a search of what is left cost half the search of the text.
+    Text with many characters outside ASCII (another script) is searched as it is: little would be left out.
     """
-    rest = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_NOT_UNCOMMON_OR_INVISIBLE)
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) - len(text) > len(text) // 8:
+        return _UNCOMMON_OR_INVISIBLE.search(text) is not None
+    rest = raw.translate(None, _ASCII_NOT_UNCOMMON_OR_INVISIBLE)
     return bool(rest) and _UNCOMMON_OR_INVISIBLE.search(rest.decode("utf-8", "surrogatepass")) is not None
 
 

@@ -144,6 +144,7 @@ def test_one_scan_for_the_common_repair_covers_both_classes() -> None:
 @example("plain ASCII, \t and \r\n")
 @example("\x00\x7f\x1b")
 @example("e\u0301 \ud800 \udfff x")
+@example("東京都の新しい政策 “x”")  # mostly outside ASCII: searched as it is
 def test_uncommon_or_invisible_on_the_bytes_left_equals_the_search(text: str) -> None:
     """Searching only what is left of the UTF-8 bytes once the ASCII characters the pattern cannot match
     are deleted finds a character exactly when searching the text does."""
