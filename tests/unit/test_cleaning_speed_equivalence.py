@@ -390,6 +390,8 @@ WHITE_SPACE = [char for char in EVERY_CODE_POINT if char.isspace()]
 @example("a")
 @example(" a  b\n\nc ")
 @example("a\u00a0b\u3000c\x1cd\x85e")
+@example("Привет, мир! x y")  # mostly outside ASCII: split
+@example("Some words, one “quote”, é and — then more of them")
 def test_word_count_equals_split(text: str) -> None:
     """Counting the runs of bytes that are not ASCII white space gives len(text.split())."""
     assert cleaning.word_count(text) == len(text.split())
