@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     broker_fetch_max_wait_ms: int = Field(
         25, ge=1, le=1500, description="Longest a fetch waits for new messages (tansu always waits it out)."
     )
+    producer_batch_bytes: int = Field(
+        524_288,
+        ge=16_384,
+        le=1_048_576,
+        description="Bytes of decisions per partition in one produce request (keep under message.max.bytes).",
+    )
     source_label_limit: int = Field(
         50, ge=0, description="Distinct sources labelled in metrics; the rest count as 'other'."
     )
