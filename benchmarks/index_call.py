@@ -90,6 +90,7 @@ def export_revision(revision: str, directory: Path) -> Path:
         check=True,
         capture_output=True,
     ).stdout
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / "archive.tar"
     path.write_bytes(archive)
     with tarfile.open(path) as tar:
