@@ -292,8 +292,12 @@ class DedupWorker:
             return
         try:
             result = await self.index.sweep(self._sweep_shards)
-        except Exception as exc:  # the next call goes on from the shared cursor; lookups skip stale entries
-            log.debug("index sweep failed: %s", exc)
+        except IndexUnavailable as exc:  # an outage: the batches report it; the next call goes on
+            log.debug("index sweep skipped: %s", exc)
+            return
+        except Exception as exc:  # never takes the worker down: lookups skip stale entries anyway
+            self.metrics.redis_errors.labels(kind="sweep").inc()
+            log.warning("index sweep failed", extra={"error": repr(exc)[:300]})
             return
         self.metrics.index_swept.inc(result.entries_removed)
         if result.pass_completed:
