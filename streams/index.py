@@ -18,8 +18,9 @@ idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself
   11 bytes an entry. The shard count is sized from ``index_capacity`` (the unique articles the index
   holds at once) so a hash holds about 96 entries.
 * Records (``<prefix>:r:<n // 128>``) keep, for a unique article, its shingle count, URL, id and its
-  8-bit signature for verification; for a duplicate, the canonical article's number and the evidence,
-  so redelivery replays the decision; both keep the time of the first decision (8 bytes), so the
+  8-bit signature for verification; for a duplicate, the canonical article's number, id and URL and
+  the evidence, so redelivery replays the decision, even once the canonical's own record has left the
+  window; both keep the time of the first decision (8 bytes), so the
   replayed record is the same, byte for byte.
 * Nothing has a TTL: entries past the window are skipped by every lookup, and :meth:`RedisIndex.sweep`
   (``lua/sweep.lua``, run by every worker on a timer, a slice of shards at a time behind a shared

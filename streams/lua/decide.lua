@@ -55,11 +55,14 @@ local function lookup(shard, field)
 end
 
 -- Split on the first n NULs only: the signature at the end of a unique record may contain NUL bytes.
--- Records written with their decision time (kind U or D) give it as parts.time and the rest as the
--- older u and d records, which stay readable.
+-- Records written with their decision time (kinds U, D, E) give it as parts.time; every kind then reads
+-- as a u (unique) or d (duplicate) record: {'u', count, url, id, signature} or {'d', canonical iid,
+-- match, measure, similarity, threshold[, canonical url, canonical id]}. Kinds u, d and D are older
+-- records, which stay readable.
+local split_counts = {u = 4, d = 5, e = 7, U = 5, D = 6, E = 8}
 local function split(rec)
   local kind = string.sub(rec, 1, 1)
-  local n = ({u = 4, d = 5, U = 5, D = 6})[kind] or 5
+  local n = split_counts[kind] or 5
   local parts, pos = {}, 1
   for _ = 1, n do
     local i = string.find(rec, '\0', pos, true)
@@ -68,15 +71,15 @@ local function split(rec)
     pos = i + 1
   end
   parts[#parts + 1] = string.sub(rec, pos)
-  if kind == 'U' or kind == 'D' then
-    parts.time = table.remove(parts, 2)
-    parts[1] = string.lower(kind)
-  end
+  if kind == 'U' or kind == 'D' or kind == 'E' then parts.time = table.remove(parts, 2) end
+  if kind == 'u' or kind == 'U' then parts[1] = 'u' else parts[1] = 'd' end
   return parts
 end
 
 -- A unique record: U \0 time \0 count \0 url \0 id \0 signature .. lead signature.
--- A duplicate record: D \0 time \0 canonical iid \0 match \0 measure \0 similarity \0 threshold.
+-- A duplicate record: E \0 time \0 canonical iid \0 match \0 measure \0 similarity \0 threshold \0
+-- canonical url \0 canonical id: the canonical article's URL and id are kept so that the duplicate is
+-- replayed the same, and still names it, after the canonical's own record has left the window.
 -- The time (base-36 Unix milliseconds, 8 bytes) is when the article was first decided, so a replayed
 -- decision is the same record, byte for byte.
 local function get_record(iid)
@@ -93,9 +96,18 @@ local function put_record(iid, value)
   redis.call('HSET', record_key(iid), tostring(iid), value)
 end
 
+-- The canonical article's record as {'u', count, url, id}: from its own record, else (it has left the
+-- window) from what a duplicate's record keeps of it; nil when neither knows it.
+local function canonical_from(dup)
+  local canon = get_record(tonumber(dup[2]))
+  if canon then return canon end
+  if dup[8] then return {'u', '0', dup[7], dup[8]} end
+  return nil
+end
+
 local function canonical_of(iid)
   local rec = get_record(iid)
-  if rec and rec[1] == 'd' then return tonumber(rec[2]), get_record(tonumber(rec[2])) end
+  if rec and rec[1] == 'd' then return tonumber(rec[2]), canonical_from(rec) end
   return iid, rec
 end
 
@@ -127,7 +139,7 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
     local rec = get_record(tonumber(seen))
     if not rec then return reply({'replay_lost', seen}) end
     if rec[1] == 'u' then return reply({'unique', seen, '1', rec.time or ''}) end
-    local canon = get_record(tonumber(rec[2])) or {'u', '0', '', '', ''}
+    local canon = canonical_from(rec) or {'u', '0', '', ''}
     return reply({'duplicate', seen, '1', rec[3], rec[4], rec[5], rec[6], canon[4], canon[3], rec.time or ''})
   end
 
@@ -136,8 +148,8 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
   -- The URL and exact entries of a duplicate name the duplicate itself (its record names the canonical
   -- article): an entry is then live for as long as its own number is, like every other entry.
   local function as_duplicate(canon_iid, canon, match, measure, sim, thr)
-    put_record(iid, 'D\0' .. decided_at .. '\0' .. canon_iid .. '\0' .. match .. '\0' .. measure .. '\0' .. sim
-      .. '\0' .. thr)
+    put_record(iid, 'E\0' .. decided_at .. '\0' .. canon_iid .. '\0' .. match .. '\0' .. measure .. '\0' .. sim
+      .. '\0' .. thr .. '\0' .. canon[3] .. '\0' .. canon[4])
     put(id_shard, id_field, iid)
     put(url_shard, url_field, iid)
     put(exact_shard, exact_field, iid)

@@ -291,3 +291,27 @@ def test_a_flushed_script_cache_is_reloaded_and_decides_the_same(settings: Setti
 
     first, copy = run(go())
     assert first.status == "unique" and (copy.status, copy.duplicate_of) == ("duplicate", "a")
+
+
+def test_a_duplicate_still_names_its_canonical_after_the_canonical_left_the_window(redis_url: str):
+    """Replayed, and matched again by an exact copy, a live duplicate names the canonical article even
+    once the sweep has removed the canonical's own record: the duplicate's record keeps its id and URL."""
+    settings = make_settings(None, redis_url, retention_days=1, index_generations=1, namespace="canon")
+    day, start = 86400.0, 3_000 * 86400.0
+    fillers = [(start, f"f{i}", f"https://f.example/{i}", UNRELATED) for i in range(129)]
+    (original, *_) = decide_at(settings, [(start, "a", "https://a.example/1", WIRE), *fillers])
+    (copy,) = decide_at(settings, [(start + 1.5 * day, "b", "https://b.example/1", EDITED)])
+    assert original.status == "unique" and (copy.status, copy.duplicate_of) == ("duplicate", "a")
+
+    results = sweep_pass(settings, start + 2.2 * day)  # a (and its record block) has left the window
+    assert sum(r.record_blocks_deleted for r in results) == 1
+    replayed, exact = decide_at(
+        settings,
+        [(start + 2.3 * day, "b", "https://b.example/1", EDITED),
+         (start + 2.3 * day, "c", "https://c.example/1", EDITED)],
+    )  # fmt: skip
+    assert (replayed.replayed, replayed.duplicate_of, replayed.duplicate_of_url) == (
+        True, "a", "https://a.example/1",
+    )  # fmt: skip
+    assert replayed.similarity == copy.similarity and replayed.decided_at == copy.decided_at
+    assert (exact.status, exact.match, exact.duplicate_of) == ("duplicate", "exact", "a")
