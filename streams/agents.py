@@ -229,11 +229,11 @@ class DedupWorker:
                 pending = [
                     await producer.send(
                         self.topic_name_for(decision),
-                        _decision_key(decision, event),
-                        encode_decision(decision),
-                        None,
-                        None,
-                        None,
+                        key=_decision_key(decision, event),
+                        value=encode_decision(decision),
+                        partition=None,  # by key, the default partitioner
+                        timestamp=None,  # now
+                        headers=None,
                     )
                     for event, decision in zip(events, decisions, strict=True)
                 ]
