@@ -144,7 +144,7 @@ def generation_of(config: IndexConfig, now: float) -> int:
 SCRIPT_BATCH_ARTICLES = 64
 
 
-def article_args(config: IndexConfig, fp: Fingerprint, article_id: str, url: str) -> list[str | bytes | int]:
+def article_args(fp: Fingerprint, article_id: str, url: str, shard_bits: int) -> list[str | bytes | int]:
     """The six arguments of one article in ``decide.lua``'s ARGV (pure; see the script's header)."""
     # 128-bit keys: the first 64 bits pick the shard, 48 more make the field, so a wrong URL or exact
     # match would need a 112-bit collision.
@@ -153,7 +153,7 @@ def article_args(config: IndexConfig, fp: Fingerprint, article_id: str, url: str
         bytes.fromhex(fp.url_key),
         bytes.fromhex(fp.exact_key),
     )
-    shift = 64 - config.shard_bits
+    shift = 64 - shard_bits
     keys = struct.pack(">III", *(int.from_bytes(d[:8], "big") >> shift for d in digests)) + b"".join(
         d[8:14] for d in digests
     )
@@ -163,7 +163,7 @@ def article_args(config: IndexConfig, fp: Fingerprint, article_id: str, url: str
         fp.shingle_count,
         fp.compact_signature() + fp.compact_lead(),
         keys,
-        packed_bands(fp.band_hashes, config.shard_bits),
+        packed_bands(fp.band_hashes, shard_bits),
     ]
 
 
@@ -191,8 +191,9 @@ def script_args(
         encode_time(now),
         len(items),
     ]
+    shard_bits = config.shard_bits  # a computed property: once per call, not twice per article
     for fp, article_id, url in items:
-        args.extend(article_args(config, fp, article_id, url))
+        args.extend(article_args(fp, article_id, url, shard_bits))
     return args
 
 
