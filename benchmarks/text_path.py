@@ -5,7 +5,8 @@ part 2 does) on synthetic articles (``generate_stream(n, duplicate_share=0.3)``,
 fresh originals, as the bench makes them) and on a JSONL file of real articles (read in place). With
 ``--baseline REV`` it also loads ``streams/cleaning.py`` and ``streams/fingerprint.py`` as they are at
 that git revision and measures them on the same inputs in the same run, rounds alternated, and counts
-the articles whose outputs differ (every field of ``CleanText`` and ``Fingerprint``; it should be 0)::
+the articles whose outputs differ (every field of ``CleanText`` and ``Fingerprint``, of both the compiled
+and the pure-Python fingerprint; it should be 0)::
 
     .venv/bin/python benchmarks/text_path.py                      # 2,000 synthetic + dev.jsonl
     .venv/bin/python benchmarks/text_path.py --baseline HEAD      # the working tree against HEAD
@@ -118,11 +119,16 @@ def clean_with(impl: Implementation) -> Callable[[RawArticle], Any]:
     return clean
 
 
-def fingerprint_with(impl: Implementation) -> Callable[[tuple[str, str]], Any]:
+def fingerprint_with(impl: Implementation, python_path: bool = False) -> Callable[[tuple[str, str]], Any]:
+    """``fingerprint`` of the implementation; with ``python_path``, its pure-Python path where it has one
+    (revisions before the compiled core have only that)."""
     params = impl.fingerprint.FingerprintParams()
+    function = impl.fingerprint.fingerprint
+    if python_path:
+        function = getattr(impl.fingerprint, "fingerprint_python", function)
 
     def run(item: tuple[str, str]) -> Any:
-        return impl.fingerprint.fingerprint(item[0], item[1], params)
+        return function(item[0], item[1], params)
 
     return run
 
@@ -164,11 +170,12 @@ def differences(
         for impl in others:
             got = clean_with(impl)(article)
             got_fp = fingerprint_with(impl)((expected.text, article.url))
+            python_fp = fingerprint_with(impl, python_path=True)((expected.text, article.url))
             count += (got.title, got.text, got.word_count) != (
                 expected.title,
                 expected.text,
                 expected.word_count,
-            ) or not same_fingerprint(got_fp, fp)
+            ) or not (same_fingerprint(got_fp, fp) and same_fingerprint(python_fp, fp))
     return count
 
 
@@ -185,6 +192,9 @@ def measure(
         f"clean_article, text ({len(texts):,})": best_us([clean_with(i) for i in impls], texts, rounds),
         f"clean_article, HTML ({len(pages):,})": best_us([clean_with(i) for i in impls], pages, rounds),
         f"fingerprint ({len(cleaned):,})": best_us([fingerprint_with(i) for i in impls], cleaned, rounds),
+        "fingerprint, pure-Python path": best_us(
+            [fingerprint_with(i, python_path=True) for i in impls], cleaned, rounds
+        ),
     }
     print(f"\n{label}: CPU us per article, best of {rounds}")
     print(f"  {'stage':<34}" + "".join(f"{i.name:>22}" for i in impls))

@@ -2,14 +2,17 @@
 
 The plain computation below is the straightforward one (Unicode word pattern on the case-folded text,
 one xxhash a shingle, np.unique, one reduction per permutation): any difference would move the keys,
-signatures and band hashes stored in the index, and with them the decisions.
+signatures and band hashes stored in the index, and with them the decisions. Both implementations of
+fingerprint() are checked: the compiled core (streams/_native/fpcore.c) and the pure-Python path.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
+import pytest
 import xxhash
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -19,6 +22,23 @@ from streams.fingerprint import Fingerprint, FingerprintParams
 from streams.synthetic import generate_stream
 
 PARAMS = FingerprintParams()
+
+IMPLEMENTATIONS = [
+    pytest.param(fingerprint.fingerprint_python, id="python"),
+    pytest.param(
+        fingerprint.fingerprint,
+        id="native",
+        marks=pytest.mark.skipif(not fingerprint.NATIVE_CORE, reason="the compiled core is not built"),
+    ),
+]
+
+
+@pytest.mark.skipif(
+    os.environ.get("STREAMS_TEST_REQUIRE_NATIVE") != "1", reason="only where the build must have a compiler"
+)
+def test_the_compiled_core_is_built():
+    """scripts/test.sh asks for it: on CI a missing core would otherwise only skip its tests."""
+    assert fingerprint.NATIVE_CORE
 
 
 def plain_words(text: str) -> list[str]:
@@ -200,14 +220,72 @@ def test_minhash_bands_and_chunks_equal_the_plain_ones(values, perms):
         assert got == plain_chunks(hashes, divisor, min_length, sample)
 
 
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @settings(max_examples=300, deadline=None)
-@given(tricky_text)
-def test_fingerprint_equals_the_plain_computation_on_tricky_text(text):
+@given(text=tricky_text)
+def test_fingerprint_equals_the_plain_computation_on_tricky_text(implementation, text):
     url = "https://example.com/a?utm_source=x"
-    assert_identical(fingerprint.fingerprint(text, url, PARAMS), plain_fingerprint(text, url, PARAMS))
+    assert_identical(implementation(text, url, PARAMS), plain_fingerprint(text, url, PARAMS))
 
 
-def test_fingerprint_equals_the_plain_computation_on_articles():
+# Texts of few distinct words, many of them function words: repeated shingles, texts of exactly
+# shingle_size content words, and anchors close together.
+few_words = st.lists(
+    st.sampled_from(["the", "of", "a", "bank", "rates", "rise", "o'neil", "it’s"]), max_size=40
+)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@settings(max_examples=300, deadline=None)
+@given(
+    words=few_words,
+    size=st.integers(min_value=1, max_value=4),
+    bands_rows=st.sampled_from([(42, 3), (16, 8), (1, 1), (0, 2)]),
+    lead=st.sampled_from([(20, 4, 4), (1, 1, 1), (0, 2, 3), (50, 8, 2)]),
+    chunks=st.sampled_from([(8, 5, 10), (2, 1, 3), (1, 0, 100), (3, 2, 0)]),
+)
+def test_fingerprint_equals_the_plain_computation_for_any_params(
+    implementation, words, size, bands_rows, lead, chunks
+):
+    params = FingerprintParams(
+        shingle_size=size,
+        bands=bands_rows[0],
+        rows=bands_rows[1],
+        lead_shingles=lead[0],
+        lead_bands=lead[1],
+        lead_rows=lead[2],
+        chunk_divisor=chunks[0],
+        chunk_min_shingles=chunks[1],
+        chunk_sample=chunks[2],
+    )
+    text = " ".join(words)
+    assert_identical(
+        implementation(text, "https://a.example/x", params),
+        plain_fingerprint(text, "https://a.example/x", params),
+    )
+
+
+@pytest.mark.skipif(not fingerprint.NATIVE_CORE, reason="the compiled core is not built")
+def test_the_compiled_core_rejects_bad_arguments():
+    from streams import _fpcore
+
+    perms = fingerprint._permutation_bytes(128, 1)
+    lead = fingerprint._permutation_bytes(16, 2)
+    good = ([b"bank", b"rates"], 2, fingerprint._STOP_BYTES, perms, 20, lead, 8, 5, 10, 1, 42, 3, 4, 4, 1)
+    assert len(_fpcore.sketch(*good)) == 4
+    with pytest.raises(TypeError, match="list of bytes"):
+        _fpcore.sketch(["bank", "rates"], *good[1:])
+    with pytest.raises(ValueError, match="multiple of 16"):
+        _fpcore.sketch(*good[:3], perms[:-8], *good[4:])
+    for position, value in ((1, 0), (6, 0), (10, 43), (13, 5)):  # size, divisor, bands, lead_bands
+        bad = list(good)
+        bad[position] = value
+        with pytest.raises(ValueError, match="out of range"):
+            _fpcore.sketch(*bad)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_fingerprint_equals_the_plain_computation_on_articles(implementation):
     """Whole articles (mojibake, spun and excerpted copies included) and the edge cases, several params."""
     variants = (
         PARAMS,
@@ -218,4 +296,4 @@ def test_fingerprint_equals_the_plain_computation_on_articles():
     for i, text in enumerate([*corpus(), *EDGE_CASES]):
         url = f"https://news.example/{i}?ref=home"
         for params in variants:
-            assert_identical(fingerprint.fingerprint(text, url, params), plain_fingerprint(text, url, params))
+            assert_identical(implementation(text, url, params), plain_fingerprint(text, url, params))
