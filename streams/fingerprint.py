@@ -257,16 +257,38 @@ def _joined_and_words(text: str) -> tuple[bytes, list[bytes]]:
     """The words of the case-folded text (``_WORD.findall``), UTF-8 encoded: joined by spaces as they are
     written (for the exact key), and as a list with the curly apostrophe straightened (for the shingles).
 
-    Most text is tokenized on bytes, with two table translations, a substitution for stray apostrophes
-    and one split, instead of case-folding and matching the Unicode word pattern (several times slower).
-    Text in which some non-ASCII character case-folds to a letter goes through the pattern.
+    Most text is tokenized on bytes (:func:`_ascii_spaced`) and split, instead of case-folding and
+    matching the Unicode word pattern (several times slower). Text in which some non-ASCII character
+    case-folds to a letter goes through the pattern.
+    """
+    spaced = _ascii_spaced(text)
+    if spaced is None:
+        return _pattern_joined_and_words(text)
+    words = spaced.split()
+    joined = b" ".join(words)
+    if b"\0" in joined:
+        return joined.replace(b"\0", _CURLY), joined.replace(b"\0", b"'").split()
+    return joined, words
+
+
+def _pattern_joined_and_words(text: str) -> tuple[bytes, list[bytes]]:
+    joined = " ".join(_WORD.findall(text.casefold())).encode("utf-8")
+    return joined, (joined.replace(_CURLY, b"'") if _CURLY in joined else joined).split()
+
+
+def _ascii_spaced(text: str) -> bytes | None:
+    """The text's words as bytes: lower case, each curly apostrophe one NUL byte, everything that is not
+    part of a word a space. None when some non-ASCII character case-folds to a letter.
+
+    Two table translations and a substitution for stray apostrophes: when no character outside ASCII
+    case-folds to a letter, case folding only lowers A-Z, and every other byte but the apostrophe
+    separates words (the text's own NULs have become spaces by then).
     """
     raw = text.encode("utf-8", "surrogatepass")  # lone surrogates are no letters, but must not raise
     if not text.isascii():
         non_ascii = raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")  # the few others
         if _LETTER.search(non_ascii.casefold()):
-            joined = " ".join(_WORD.findall(text.casefold())).encode("utf-8")
-            return joined, (joined.replace(_CURLY, b"'") if _CURLY in joined else joined).split()
+            return None
     if "’" in text:  # (searching the str is ten times faster than searching the bytes)
         spaced = raw.translate(_LOWER_OR_SPACE_KEEP_HIGH).replace(_CURLY, b"\0").translate(_HIGH_TO_SPACE)
         spaced = _STRAY_CURLY.sub(b" ", spaced)
@@ -274,11 +296,7 @@ def _joined_and_words(text: str) -> tuple[bytes, list[bytes]]:
         spaced = raw.translate(_LOWER_OR_SPACE)
     if b"'" in spaced:
         spaced = _STRAY_APOSTROPHE.sub(b" ", spaced)
-    words = spaced.split()
-    joined = b" ".join(words)
-    if b"\0" in joined:
-        return joined.replace(b"\0", _CURLY), joined.replace(b"\0", b"'").split()
-    return joined, words
+    return spaced
 
 
 def _shingle_hashes(words: list[bytes], size: int) -> np.ndarray:
@@ -315,17 +333,14 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
 
 def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
     """All keys and the signature of one cleaned article."""
-    joined, words = _joined_and_words(text)  # once, for the shingles and the exact key
     if _fpcore is None or params.shingle_kind != "word":
-        return _fingerprint_python(text, url, params, joined, words)
-    lead_perm = params.lead_bands * params.lead_rows
-    signature, count, lead, hashes = _fpcore.sketch(
-        words,
+        return fingerprint_python(text, url, params)
+    settings = (
         params.shingle_size,
         _STOP_BYTES,
         _permutation_bytes(params.num_perm, params.seed),
         params.lead_shingles,
-        _permutation_bytes(lead_perm, params.seed + 1),
+        _permutation_bytes(params.lead_bands * params.lead_rows, params.seed + 1),
         params.chunk_divisor,
         params.chunk_min_shingles,
         params.chunk_sample,
@@ -336,6 +351,12 @@ def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
         params.lead_rows,
         _LEAD_SALT,
     )
+    spaced = _ascii_spaced(text)
+    if spaced is None:
+        joined, words = _pattern_joined_and_words(text)
+        signature, count, lead, hashes = _fpcore.sketch(words, *settings)
+    else:  # the words are split, joined and looked up in C too
+        joined, signature, count, lead, hashes = _fpcore.sketch_spaced(spaced, *settings)
     return Fingerprint(
         url_key=url_key(url),
         exact_key=xxhash.xxh3_128_hexdigest(joined),
@@ -348,13 +369,7 @@ def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
 
 def fingerprint_python(text: str, url: str, params: FingerprintParams) -> Fingerprint:
     """:func:`fingerprint` computed in Python only: the reference the compiled core is tested against."""
-    joined, words = _joined_and_words(text)
-    return _fingerprint_python(text, url, params, joined, words)
-
-
-def _fingerprint_python(
-    text: str, url: str, params: FingerprintParams, joined: bytes, words: list[bytes]
-) -> Fingerprint:
+    joined, words = _joined_and_words(text)  # once, for the shingles and the exact key
     if params.shingle_kind == "word":
         ordered = _shingle_hashes(words, params.shingle_size)
     else:

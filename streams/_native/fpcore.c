@@ -116,35 +116,192 @@ static Py_ssize_t anchored_chunks(const uint64_t *ordered, Py_ssize_t n, uint64_
     return kept;
 }
 
-static PyObject *sketch(PyObject *module, PyObject *args) {
-    PyObject *words, *stop;
+/* The stop words as a C table, built once per stop set (the caller passes the same frozenset each time;
+ * it is kept alive here, and with it the bytes the table points into). */
+typedef struct {
+    uint64_t hash;
+    const char *word;
+    Py_ssize_t length;
+} stop_entry;
+
+static PyObject *stop_set = NULL;
+static stop_entry *stop_table = NULL;
+static size_t stop_mask = 0;
+
+static uint64_t word_hash(const char *word, Py_ssize_t length) {
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a: the words are short */
+    for (Py_ssize_t i = 0; i < length; i++) h = (h ^ (unsigned char)word[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static int use_stop_words(PyObject *stop) {
+    if (stop == stop_set) return 0;
+    size_t capacity = 16;
+    while (capacity < 4 * (size_t)PySet_GET_SIZE(stop)) capacity <<= 1;
+    stop_entry *table = calloc(capacity, sizeof(stop_entry));
+    if (table == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyObject *iterator = PyObject_GetIter(stop), *word;
+    if (iterator == NULL) {
+        free(table);
+        return -1;
+    }
+    /* The frozenset holds its words: the pointers into them stay valid while it is kept. */
+    while ((word = PyIter_Next(iterator)) != NULL) {
+        if (!PyBytes_Check(word)) {
+            Py_DECREF(word);
+            Py_DECREF(iterator);
+            free(table);
+            PyErr_SetString(PyExc_TypeError, "sketch: the stop words must be bytes");
+            return -1;
+        }
+        const uint64_t h = word_hash(PyBytes_AS_STRING(word), PyBytes_GET_SIZE(word));
+        size_t at = (size_t)h & (capacity - 1);
+        while (table[at].word != NULL) at = (at + 1) & (capacity - 1);
+        table[at] = (stop_entry){h, PyBytes_AS_STRING(word), PyBytes_GET_SIZE(word)};
+        Py_DECREF(word);
+    }
+    Py_DECREF(iterator);
+    if (PyErr_Occurred()) {
+        free(table);
+        return -1;
+    }
+    free(stop_table);
+    Py_XDECREF(stop_set);
+    Py_INCREF(stop);
+    stop_set = stop;
+    stop_table = table;
+    stop_mask = capacity - 1;
+    return 0;
+}
+
+static int is_stop_word(const char *word, Py_ssize_t length) {
+    const uint64_t h = word_hash(word, length);
+    for (size_t at = (size_t)h & stop_mask; stop_table[at].word != NULL; at = (at + 1) & stop_mask)
+        if (stop_table[at].hash == h && stop_table[at].length == length &&
+            memcmp(stop_table[at].word, word, (size_t)length) == 0)
+            return 1;
+    return 0;
+}
+
+typedef struct {
     Py_ssize_t size, lead_shingles, min_length, sample, bands, rows, lead_bands, lead_rows;
     unsigned long long divisor, chunk_seed, lead_salt;
     Py_buffer perm_view, lead_view;
-    if (!PyArg_ParseTuple(args, "O!nO!y*ny*KnnKnnnnK:sketch", &PyList_Type, &words, &size, &PyFrozenSet_Type,
-                          &stop, &perm_view, &lead_shingles, &lead_view, &divisor, &min_length, &sample,
-                          &chunk_seed, &bands, &rows, &lead_bands, &lead_rows, &lead_salt))
-        return NULL;
+    permutations perm, lead_perm;
+} sketch_params;
 
+/* The arguments after the text: shingle size, stop set, then the rest of sketch_params. */
+static int parse_params(PyObject *args, const char *name, PyObject **text, sketch_params *p) {
+    PyObject *stop;
+    char format[64];
+    snprintf(format, sizeof format, "On" "O!y*ny*KnnKnnnnK:%s", name);
+    if (!PyArg_ParseTuple(args, format, text, &p->size, &PyFrozenSet_Type, &stop, &p->perm_view,
+                          &p->lead_shingles, &p->lead_view, &p->divisor, &p->min_length, &p->sample,
+                          &p->chunk_seed, &p->bands, &p->rows, &p->lead_bands, &p->lead_rows, &p->lead_salt))
+        return -1;
+    if (parse_permutations(&p->perm_view, &p->perm, "permutations") < 0 ||
+        parse_permutations(&p->lead_view, &p->lead_perm, "lead_permutations") < 0)
+        goto fail;
+    if (p->size < 1 || p->divisor == 0 || p->min_length < 0 || p->sample < 0 || p->lead_shingles < 0 ||
+        p->bands < 0 || p->rows < 1 || p->lead_bands < 0 || p->lead_rows < 1 ||
+        p->bands * p->rows > p->perm.count || p->lead_bands * p->lead_rows > p->lead_perm.count) {
+        PyErr_Format(PyExc_ValueError, "%s: parameters out of range", name);
+        goto fail;
+    }
+    if (use_stop_words(stop) < 0) goto fail;
+    return 0;
+fail:
+    PyBuffer_Release(&p->perm_view);
+    PyBuffer_Release(&p->lead_view);
+    return -1;
+}
+
+/* The signature, distinct count, lead signature and band and chunk hashes of the content words: word k
+ * is text[starts[k] .. starts[k + 1] - 2], each followed by one space. */
+static PyObject *sketch_content(const char *text, const Py_ssize_t *starts, Py_ssize_t n_content,
+                                const sketch_params *p) {
     PyObject *result = NULL;
-    char *text = NULL;
-    Py_ssize_t *starts = NULL;
     uint64_t *ordered = NULL, *chunks = NULL, *scratch = NULL;
     uint32_t *signature = NULL, *lead = NULL;
-    permutations perm, lead_perm;
-    if (parse_permutations(&perm_view, &perm, "permutations") < 0 ||
-        parse_permutations(&lead_view, &lead_perm, "lead_permutations") < 0)
+    const Py_ssize_t size = p->size, count = n_content > size ? n_content - size + 1 : (n_content > 0 ? 1 : 0);
+    const Py_ssize_t most = p->perm.count > p->lead_perm.count ? p->perm.count : p->lead_perm.count;
+    ordered = malloc(sizeof(uint64_t) * (size_t)(count + 1));
+    chunks = malloc(sizeof(uint64_t) * (size_t)(count + 1));
+    signature = malloc(sizeof(uint32_t) * (size_t)p->perm.count);
+    lead = malloc(sizeof(uint32_t) * (size_t)p->lead_perm.count);
+    scratch = malloc(sizeof(uint64_t) * (size_t)most);
+    if (ordered == NULL || chunks == NULL || signature == NULL || lead == NULL || scratch == NULL) {
+        PyErr_NoMemory();
         goto done;
-    if (size < 1 || divisor == 0 || min_length < 0 || sample < 0 || lead_shingles < 0 || bands < 0 ||
-        rows < 1 || lead_bands < 0 || lead_rows < 1 || bands * rows > perm.count ||
-        lead_bands * lead_rows > lead_perm.count) {
-        PyErr_SetString(PyExc_ValueError, "sketch: parameters out of range");
+    }
+    Py_ssize_t distinct, n_chunks = 0, i;
+    Py_BEGIN_ALLOW_THREADS;
+    if (n_content > size) {
+        for (i = 0; i < count; i++) /* the words i .. i + size - 1 and the spaces between them */
+            ordered[i] = XXH3_64bits(text + starts[i], (size_t)(starts[i + size] - starts[i] - 1));
+    } else if (n_content > 0) {
+        ordered[0] = XXH3_64bits(text, (size_t)(starts[n_content] - 1));
+    }
+    distinct = count_distinct(ordered, count);
+    if (distinct >= 0) {
+        minhash(ordered, count, &p->perm, scratch, signature);
+        minhash(ordered, count < p->lead_shingles ? count : p->lead_shingles, &p->lead_perm, scratch, lead);
+        n_chunks = anchored_chunks(ordered, count, p->divisor, p->min_length, p->sample, p->chunk_seed, chunks);
+    }
+    Py_END_ALLOW_THREADS;
+    if (distinct < 0) {
+        PyErr_NoMemory();
         goto done;
     }
 
+    PyObject *hashes = PyTuple_New(p->bands + p->lead_bands + n_chunks);
+    if (hashes == NULL) goto done;
+    Py_ssize_t k = 0;
+    for (i = 0; i < p->bands; i++, k++)
+        PyTuple_SET_ITEM(hashes, k, PyLong_FromUnsignedLongLong(XXH3_64bits_withSeed(
+                                        signature + i * p->rows, (size_t)p->rows * 4, (XXH64_hash_t)i)));
+    for (i = 0; i < p->lead_bands; i++, k++)
+        PyTuple_SET_ITEM(hashes, k,
+                         PyLong_FromUnsignedLongLong(XXH3_64bits_withSeed(
+                             lead + i * p->lead_rows, (size_t)p->lead_rows * 4, p->lead_salt + (uint64_t)i)));
+    for (i = 0; i < n_chunks; i++, k++) PyTuple_SET_ITEM(hashes, k, PyLong_FromUnsignedLongLong(chunks[i]));
+    for (i = 0; i < k; i++)
+        if (PyTuple_GET_ITEM(hashes, i) == NULL) {
+            Py_DECREF(hashes);
+            goto done;
+        }
+    result = Py_BuildValue("(y#ny#N)", (const char *)signature, p->perm.count * 4, distinct,
+                           (const char *)lead, p->lead_perm.count * 4, hashes);
+done:
+    free(ordered);
+    free(chunks);
+    free(signature);
+    free(lead);
+    free(scratch);
+    return result;
+}
+
+static void release(sketch_params *p) {
+    PyBuffer_Release(&p->perm_view);
+    PyBuffer_Release(&p->lead_view);
+}
+
+static PyObject *sketch(PyObject *module, PyObject *args) {
+    PyObject *words, *result = NULL;
+    sketch_params p;
+    if (parse_params(args, "sketch", &words, &p) < 0) return NULL;
+    char *text = NULL;
+    Py_ssize_t *starts = NULL;
+    if (!PyList_Check(words)) {
+        PyErr_SetString(PyExc_TypeError, "sketch: words must be a list of bytes");
+        goto done;
+    }
     /* The content words, copied into one buffer (so the hashing can run without the GIL). */
     const Py_ssize_t n_words = PyList_GET_SIZE(words);
-    Py_ssize_t total = 0, n_content = 0, i;
+    Py_ssize_t total = 0, n_content = 0, at = 0, i;
     for (i = 0; i < n_words; i++) {
         PyObject *word = PyList_GET_ITEM(words, i);
         if (!PyBytes_Check(word)) {
@@ -159,77 +316,86 @@ static PyObject *sketch(PyObject *module, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t at = 0;
     for (i = 0; i < n_words; i++) {
         PyObject *word = PyList_GET_ITEM(words, i);
-        const int is_stop = PySet_Contains(stop, word);
-        if (is_stop < 0) goto done;
-        if (is_stop) continue;
+        const char *bytes = PyBytes_AS_STRING(word);
+        const Py_ssize_t length = PyBytes_GET_SIZE(word);
+        if (is_stop_word(bytes, length)) continue;
         starts[n_content++] = at;
-        memcpy(text + at, PyBytes_AS_STRING(word), (size_t)PyBytes_GET_SIZE(word));
-        at += PyBytes_GET_SIZE(word);
+        memcpy(text + at, bytes, (size_t)length);
+        at += length;
         text[at++] = ' ';
     }
-    starts[n_content] = at; /* word k is text[starts[k] .. starts[k+1] - 2], a space after each */
-
-    const Py_ssize_t count = n_content > size ? n_content - size + 1 : (n_content > 0 ? 1 : 0);
-    ordered = malloc(sizeof(uint64_t) * (size_t)(count + 1));
-    chunks = malloc(sizeof(uint64_t) * (size_t)(count + 1));
-    signature = malloc(sizeof(uint32_t) * (size_t)perm.count);
-    lead = malloc(sizeof(uint32_t) * (size_t)lead_perm.count);
-    scratch = malloc(sizeof(uint64_t) * (size_t)(perm.count > lead_perm.count ? perm.count : lead_perm.count));
-    if (ordered == NULL || chunks == NULL || signature == NULL || lead == NULL || scratch == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    Py_ssize_t distinct, n_chunks = 0;
-    Py_BEGIN_ALLOW_THREADS;
-    if (n_content > size) {
-        for (i = 0; i < count; i++) /* the words i .. i + size - 1 and the spaces between them */
-            ordered[i] = XXH3_64bits(text + starts[i], (size_t)(starts[i + size] - starts[i] - 1));
-    } else if (n_content > 0) {
-        ordered[0] = XXH3_64bits(text, (size_t)(at - 1));
-    }
-    distinct = count_distinct(ordered, count);
-    if (distinct >= 0) {
-        minhash(ordered, count, &perm, scratch, signature);
-        minhash(ordered, count < lead_shingles ? count : lead_shingles, &lead_perm, scratch, lead);
-        n_chunks = anchored_chunks(ordered, count, divisor, min_length, sample, chunk_seed, chunks);
-    }
-    Py_END_ALLOW_THREADS;
-    if (distinct < 0) {
-        PyErr_NoMemory();
-        goto done;
-    }
-
-    PyObject *hashes = PyTuple_New(bands + lead_bands + n_chunks);
-    if (hashes == NULL) goto done;
-    Py_ssize_t k = 0;
-    for (i = 0; i < bands; i++, k++)
-        PyTuple_SET_ITEM(hashes, k, PyLong_FromUnsignedLongLong(XXH3_64bits_withSeed(
-                                        signature + i * rows, (size_t)rows * 4, (XXH64_hash_t)i)));
-    for (i = 0; i < lead_bands; i++, k++)
-        PyTuple_SET_ITEM(hashes, k, PyLong_FromUnsignedLongLong(XXH3_64bits_withSeed(
-                                        lead + i * lead_rows, (size_t)lead_rows * 4, lead_salt + (uint64_t)i)));
-    for (i = 0; i < n_chunks; i++, k++) PyTuple_SET_ITEM(hashes, k, PyLong_FromUnsignedLongLong(chunks[i]));
-    for (i = 0; i < k; i++)
-        if (PyTuple_GET_ITEM(hashes, i) == NULL) {
-            Py_DECREF(hashes);
-            goto done;
-        }
-    result = Py_BuildValue("(y#ny#N)", (const char *)signature, perm.count * 4, distinct, (const char *)lead,
-                           lead_perm.count * 4, hashes);
-
+    starts[n_content] = at;
+    result = sketch_content(text, starts, n_content, &p);
 done:
     free(text);
     free(starts);
-    free(ordered);
-    free(chunks);
-    free(signature);
-    free(lead);
-    free(scratch);
-    PyBuffer_Release(&perm_view);
-    PyBuffer_Release(&lead_view);
+    release(&p);
+    return result;
+}
+
+static inline int is_ascii_space(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\x0b' || c == '\x0c'; /* bytes.split */
+}
+
+/* From the byte tokenizer's output (fingerprint._ascii_spaced: lower-case words, each curly apostrophe a
+ * NUL byte, separated by white space): the words joined by single spaces with the curly apostrophes
+ * back (the exact key's input), and the sketch of the content words with straight apostrophes. */
+static PyObject *sketch_spaced(PyObject *module, PyObject *args) {
+    PyObject *spaced, *result = NULL, *joined = NULL, *sketched = NULL;
+    sketch_params p;
+    if (parse_params(args, "sketch_spaced", &spaced, &p) < 0) return NULL;
+    char *text = NULL, *exact = NULL;
+    Py_ssize_t *starts = NULL;
+    if (!PyBytes_Check(spaced)) {
+        PyErr_SetString(PyExc_TypeError, "sketch_spaced: spaced must be bytes");
+        goto done;
+    }
+    const unsigned char *raw = (const unsigned char *)PyBytes_AS_STRING(spaced);
+    const Py_ssize_t length = PyBytes_GET_SIZE(spaced);
+    text = malloc((size_t)length + 2);
+    exact = malloc((size_t)length * 3 + 1);
+    starts = malloc(sizeof(Py_ssize_t) * (size_t)(length / 2 + 2)); /* a word and a space at least */
+    if (text == NULL || exact == NULL || starts == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t i = 0, at = 0, exact_at = 0, n_content = 0;
+    while (i < length) {
+        while (i < length && is_ascii_space(raw[i])) i++;
+        if (i == length) break;
+        const Py_ssize_t first = i;
+        while (i < length && !is_ascii_space(raw[i])) i++;
+        if (exact_at > 0) exact[exact_at++] = ' ';
+        for (Py_ssize_t j = first; j < i; j++) {
+            if (raw[j] == 0) {
+                memcpy(exact + exact_at, "\xe2\x80\x99", 3);
+                exact_at += 3;
+            } else {
+                exact[exact_at++] = (char)raw[j];
+            }
+        }
+        /* No stop word holds an apostrophe of either kind: looking a word up as it is gives the same. */
+        if (is_stop_word((const char *)raw + first, i - first)) continue;
+        starts[n_content++] = at;
+        for (Py_ssize_t j = first; j < i; j++) text[at++] = raw[j] == 0 ? '\'' : (char)raw[j];
+        text[at++] = ' ';
+    }
+    starts[n_content] = at;
+    joined = PyBytes_FromStringAndSize(exact, exact_at);
+    if (joined == NULL) goto done;
+    sketched = sketch_content(text, starts, n_content, &p);
+    if (sketched == NULL) goto done;
+    result = Py_BuildValue("(OOOOO)", joined, PyTuple_GET_ITEM(sketched, 0), PyTuple_GET_ITEM(sketched, 1),
+                           PyTuple_GET_ITEM(sketched, 2), PyTuple_GET_ITEM(sketched, 3));
+done:
+    Py_XDECREF(joined);
+    Py_XDECREF(sketched);
+    free(text);
+    free(exact);
+    free(starts);
+    release(&p);
     return result;
 }
 
@@ -238,6 +404,9 @@ static PyMethodDef methods[] = {
      "sketch(words, size, stop, permutations, lead_shingles, lead_permutations, divisor, min_length,\n"
      "       sample, chunk_seed, bands, rows, lead_bands, lead_rows, lead_salt)\n"
      "-> (signature bytes, distinct shingles, lead signature bytes, band and chunk hashes)"},
+    {"sketch_spaced", sketch_spaced, METH_VARARGS,
+     "sketch_spaced(spaced, size, stop, ...): sketch() of the words of the byte tokenizer's output\n"
+     "-> (the words joined for the exact key, signature, distinct shingles, lead signature, hashes)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -282,6 +282,32 @@ def test_the_compiled_core_rejects_bad_arguments():
         bad[position] = value
         with pytest.raises(ValueError, match="out of range"):
             _fpcore.sketch(*bad)
+    with pytest.raises(TypeError, match="must be bytes"):
+        _fpcore.sketch_spaced("bank rates", *good[1:])
+    with pytest.raises(TypeError, match="stop words must be bytes"):
+        _fpcore.sketch(good[0], good[1], frozenset({"bank"}), *good[3:])
+
+
+@pytest.mark.skipif(not fingerprint.NATIVE_CORE, reason="the compiled core is not built")
+def test_the_compiled_core_uses_the_stop_set_it_is_given():
+    """It keeps a C table of the last stop set: another set must replace it, and the first come back."""
+    from streams import _fpcore
+
+    rest = (fingerprint._permutation_bytes(16, 1), 20, fingerprint._permutation_bytes(4, 2), 8, 5, 10, 1)
+    rest = (*rest, 4, 4, 1, 4, 1)
+    words = [b"bank", b"the", b"rates"]
+
+    def shingles(stop: frozenset[bytes]) -> int:
+        from_words = _fpcore.sketch(words, 1, stop, *rest)[1]
+        from_spaced = _fpcore.sketch_spaced(b" ".join(words), 1, stop, *rest)[2]
+        assert from_words == from_spaced
+        return from_words
+
+    assert shingles(fingerprint._STOP_BYTES) == 2
+    assert shingles(frozenset({b"bank"})) == 2
+    assert shingles(frozenset({b"bank", b"rates"})) == 1
+    assert shingles(frozenset()) == 3
+    assert shingles(fingerprint._STOP_BYTES) == 2
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
