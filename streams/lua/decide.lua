@@ -32,10 +32,15 @@ local meta = redis.call('HMGET', meta_key, unpack(fields))
 if meta[1] ~= epoch then
   return {'epoch_mismatch', meta[1] or ''}
 end
+-- Article numbers: the batch reserves one per article in one call and gives back at the end what its
+-- replays did not use. (A script that fails half way has written what it wrote: reserved first, a
+-- number it used is never handed out again.)
 local seq_key = prefix .. ':seq'
+local reserved = redis.call('INCRBY', seq_key, narticles)
+local seq = reserved - narticles
 if not meta[2] then
   -- The first article of this generation: it starts at the next number.
-  meta[2] = tostring(tonumber(redis.call('GET', seq_key) or '0') + 1)
+  meta[2] = tostring(seq + 1)
   redis.call('HSETNX', meta_key, fields[2], meta[2])
 end
 local min_live = nil
@@ -143,7 +148,8 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
     return reply({'duplicate', seen, '1', rec[3], rec[4], rec[5], rec[6], canon[4], canon[3], rec.time or ''})
   end
 
-  local iid = redis.call('INCR', seq_key)
+  seq = seq + 1
+  local iid = seq
 
   -- The URL and exact entries of a duplicate name the duplicate itself (its record names the canonical
   -- article): an entry is then live for as long as its own number is, like every other entry.
@@ -245,4 +251,5 @@ for k = 0, narticles - 1 do
   replies[k + 1] = decide(ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), ARGV[base + 4],
     ARGV[base + 5], ARGV[base + 6])
 end
+if seq ~= reserved then redis.call('SET', seq_key, seq) end
 return replies

@@ -315,3 +315,24 @@ def test_a_duplicate_still_names_its_canonical_after_the_canonical_left_the_wind
     )  # fmt: skip
     assert replayed.similarity == copy.similarity and replayed.decided_at == copy.decided_at
     assert (exact.status, exact.match, exact.duplicate_of) == ("duplicate", "exact", "a")
+
+
+def test_article_numbers_stay_dense_when_a_batch_holds_replays(settings: Settings):
+    """A batch reserves a number per article and gives back what its replays did not use."""
+    texts = [("a", "https://a.example/1", WIRE), ("b", "https://b.example/2", SAME_EVENT)]
+    new = ("c", "https://c.example/3", UNRELATED)
+
+    async def go() -> tuple[list, list, int]:
+        index = await open_index(settings)
+        try:
+            items = [(fp(settings, text, url), aid, url) for aid, url, text in texts]
+            first = await index.decide_many(items)
+            replayed = await index.decide_many([*items, (fp(settings, new[2], new[1]), new[0], new[1])])
+            return first, replayed, await index.size()
+        finally:
+            await index.close()
+
+    first, replayed, size = run(go())
+    assert [v.sequence for v in first] == [1, 2]
+    assert [(v.sequence, v.replayed) for v in replayed] == [(1, True), (2, True), (3, False)]
+    assert size == 3
