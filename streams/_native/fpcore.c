@@ -238,7 +238,8 @@ static PyObject *sketch_content(const char *text, const Py_ssize_t *starts, Py_s
         goto done;
     }
     Py_ssize_t distinct, n_chunks = 0, i;
-    Py_BEGIN_ALLOW_THREADS;
+    /* The GIL is kept: this takes microseconds, and giving it up would let the consumer thread take it
+     * for up to its switch interval (5 ms) before this one got it back. */
     if (n_content > size) {
         for (i = 0; i < count; i++) /* the words i .. i + size - 1 and the spaces between them */
             ordered[i] = XXH3_64bits(text + starts[i], (size_t)(starts[i + size] - starts[i] - 1));
@@ -251,7 +252,6 @@ static PyObject *sketch_content(const char *text, const Py_ssize_t *starts, Py_s
         minhash(ordered, count < p->lead_shingles ? count : p->lead_shingles, &p->lead_perm, scratch, lead);
         n_chunks = anchored_chunks(ordered, count, p->divisor, p->min_length, p->sample, p->chunk_seed, chunks);
     }
-    Py_END_ALLOW_THREADS;
     if (distinct < 0) {
         PyErr_NoMemory();
         goto done;
@@ -299,7 +299,7 @@ static PyObject *sketch(PyObject *module, PyObject *args) {
         PyErr_SetString(PyExc_TypeError, "sketch: words must be a list of bytes");
         goto done;
     }
-    /* The content words, copied into one buffer (so the hashing can run without the GIL). */
+    /* The content words, copied into one buffer. */
     const Py_ssize_t n_words = PyList_GET_SIZE(words);
     Py_ssize_t total = 0, n_content = 0, at = 0, i;
     for (i = 0; i < n_words; i++) {
