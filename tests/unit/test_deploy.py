@@ -256,3 +256,18 @@ def test_env_example_values_are_the_defaults_except_the_compose_connections():
 
 if __name__ == "__main__":
     print(render_env_example(), end="")
+
+
+def test_the_image_build_gets_what_builds_the_fingerprint_core():
+    """setup.py, MANIFEST.in and the C sources reach the build stage, which has a compiler and checks
+    the core was built; a locally built .so stays out of the context."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    copied = " ".join(line for line in text.splitlines() if line.startswith("COPY") and "--from" not in line)
+    for needed in ("pyproject.toml", "setup.py", "MANIFEST.in", "constraints.txt", "streams"):
+        assert needed in copied.split(), needed
+    assert "gcc" in text and "NATIVE_CORE" in text
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert "**/*.so" in ignored
+    assert not any(p in ignored for p in ("setup.py", "MANIFEST.in", "streams/_native", "*.c", "*.h"))
+    assert (ROOT / "streams" / "_native" / "fpcore.c").exists()
+    assert (ROOT / "streams" / "_native" / "xxhash.h").exists()

@@ -323,3 +323,11 @@ def test_fingerprint_equals_the_plain_computation_on_articles(implementation):
         url = f"https://news.example/{i}?ref=home"
         for params in variants:
             assert_identical(implementation(text, url, params), plain_fingerprint(text, url, params))
+
+
+def test_without_the_compiled_core_fingerprint_takes_the_python_path(monkeypatch):
+    """A build without a compiler has no core: fingerprint() then gives the Python path's values."""
+    text = corpus()[0]
+    expected = plain_fingerprint(text, "https://a.example/x", PARAMS)
+    monkeypatch.setattr(fingerprint, "_fpcore", None)
+    assert_identical(fingerprint.fingerprint(text, "https://a.example/x", PARAMS), expected)
