@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev
 scripts/system-deps.sh
-echo "== ruff"; .venv/bin/ruff check streams tests benchmarks
-echo "== ruff format"; .venv/bin/ruff format --check streams tests benchmarks
+echo "== ruff"; .venv/bin/ruff check streams tests benchmarks setup.py
+echo "== ruff format"; .venv/bin/ruff format --check streams tests benchmarks setup.py
 echo "== mypy"; .venv/bin/mypy && .venv/bin/mypy benchmarks
 echo "== pip-audit"
 # The locked dependencies against PyPI's advisory data. Without it (no network, or a mirror without the
