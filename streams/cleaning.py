@@ -20,6 +20,11 @@ from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 from ftfy.chardata import CONTROL_CHARS, HTML_ENTITY_RE, LIGATURES, WIDTH_MAP
 from selectolax.lexbor import LexborHTMLParser
 
+try:  # the compiled text core (setup.py builds it where a C compiler is found); same results either way
+    from streams import _textcore
+except ImportError:  # pragma: no cover - depends on the build
+    _textcore = None  # type: ignore[assignment]  # the stub types the module; None: not built
+
 #: Query parameters that identify a campaign or a click, never the page.
 TRACKING_PARAMS = frozenset(
     {
@@ -85,6 +90,7 @@ _BOILERPLATE_LINE_STARTS = (
     "topics", "filed under",
 )  # fmt: skip
 _BOILERPLATE_ANYWHERE = tuple(word for word in _BOILERPLATE_WORDS if word not in _BOILERPLATE_LINE_STARTS)
+_BOILERPLATE_ANYWHERE_UTF8 = tuple(word.encode("utf-8") for word in _BOILERPLATE_ANYWHERE)
 # Written as escapes: NFKC (some editors and tools apply it) turns the Kelvin sign into a plain K, as had
 # happened here, which sent every line with a capital K past the pre-filter. The Kelvin sign itself is
 # harmless (lower() gives k), and kept as the fourth of the letters the pattern folds to ASCII.
@@ -480,17 +486,31 @@ def _boilerplate_lines(lines: list[str]) -> set[int]:
     # Rare: four plain looks first (much cheaper than the regex scan, or a set of the text).
     if any(letter in joined for letter in _CASE_FOLDS_TO_ASCII):
         candidates = {joined.count("\n", 0, m.start()) for m in _CASE_FOLDS_TO_ASCII_RE.finditer(joined)}
-    for word in _BOILERPLATE_ANYWHERE:
-        start = lowered.find(word)
-        while start != -1:
-            candidates.add(lowered.count("\n", 0, start))
-            end_of_line = lowered.find("\n", start)
-            start = -1 if end_of_line == -1 else lowered.find(word, end_of_line)
+    candidates.update(_lines_with_boilerplate_words(lowered))
     # A third of the words can only start a line: one look at each line instead of a search each.
     for k, line in enumerate(lowered.split("\n")):
         if line.lstrip().startswith(_BOILERPLATE_LINE_STARTS):
             candidates.add(k)
     return {short[k] for k in candidates if _BOILERPLATE.search(lines[short[k]]) is not None}
+
+
+def _lines_with_boilerplate_words(lowered: str) -> list[int]:
+    """The numbers of the lines of ``lowered`` that hold a word of ``_BOILERPLATE_ANYWHERE``.
+
+    The compiled core scans the UTF-8 bytes once for all the words (a UTF-8 word occurs in the bytes
+    exactly where it occurs in the text, and line breaks are the same bytes): about 8 against 30 us for a
+    search of the text per word, which is the fallback.
+    """
+    if _textcore is not None:
+        return _textcore.lines_with_any(lowered.encode("utf-8", "surrogatepass"), _BOILERPLATE_ANYWHERE_UTF8)
+    lines = []
+    for word in _BOILERPLATE_ANYWHERE:
+        start = lowered.find(word)
+        while start != -1:
+            lines.append(lowered.count("\n", 0, start))
+            end_of_line = lowered.find("\n", start)
+            start = -1 if end_of_line == -1 else lowered.find(word, end_of_line)
+    return lines
 
 
 def html_to_text(html: str, extractor: str = "selectolax") -> tuple[str, str]:

@@ -27,12 +27,12 @@ import xxhash
 from streams.cleaning import canonical_url
 
 try:  # the compiled core (setup.py builds it where a C compiler is found); it computes the same values
-    from streams import _fpcore
+    from streams import _textcore
 except ImportError:  # pragma: no cover - depends on the build
-    _fpcore = None  # type: ignore[assignment]  # the stub types the module; None: not built
+    _textcore = None  # type: ignore[assignment]  # the stub types the module; None: not built
 
-#: Whether fingerprint() runs the compiled core (streams/_native/fpcore.c) or the pure-Python path.
-NATIVE_CORE = _fpcore is not None
+#: Whether fingerprint() runs the compiled core (streams/_native/textcore.c) or the pure-Python path.
+NATIVE_CORE = _textcore is not None
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # The same pattern for case-folded text whose letters are all ASCII (twice as fast), and the test for it.
@@ -333,7 +333,7 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
 
 def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
     """All keys and the signature of one cleaned article."""
-    if _fpcore is None or params.shingle_kind != "word":
+    if _textcore is None or params.shingle_kind != "word":
         return fingerprint_python(text, url, params)
     settings = (
         params.shingle_size,
@@ -354,9 +354,9 @@ def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
     spaced = _ascii_spaced(text)
     if spaced is None:
         joined, words = _pattern_joined_and_words(text)
-        signature, count, lead, hashes = _fpcore.sketch(words, *settings)
+        signature, count, lead, hashes = _textcore.sketch(words, *settings)
     else:  # the words are split, joined and looked up in C too
-        joined, signature, count, lead, hashes = _fpcore.sketch_spaced(spaced, *settings)
+        joined, signature, count, lead, hashes = _textcore.sketch_spaced(spaced, *settings)
     return Fingerprint(
         url_key=url_key(url),
         exact_key=xxhash.xxh3_128_hexdigest(joined),

@@ -7,11 +7,14 @@ each shortcut against the function or fact it stands for, on every code point wh
 
 from __future__ import annotations
 
+import contextlib
 import re
 import string
 import unicodedata
+from unittest import mock
 
 import ftfy
+import pytest
 from ftfy import fixes as ftfy_fixes
 from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES, is_bad
 from hypothesis import example, given, settings
@@ -353,19 +356,74 @@ lines_strategy = st.lists(
 )
 
 
+def text_core(compiled: bool) -> contextlib.AbstractContextManager[object]:
+    """The compiled text core as built, or the Python fallback in its place."""
+    return contextlib.nullcontext() if compiled else mock.patch.object(cleaning, "_textcore", None)
+
+
+CORES = [
+    pytest.param(False, id="python"),
+    pytest.param(
+        True, id="compiled", marks=pytest.mark.skipif(cleaning._textcore is None, reason="not built")
+    ),
+]
+
+
+@pytest.mark.parametrize("compiled", CORES)
 @settings(max_examples=800, deadline=None)
-@given(lines_strategy)
-@example(["Subscribe", "", "", "x", "", "Cookİes: we accept", "ſubscribe", "Cli\u212ak here", "a"])
-@example(["Read more" + " x" * 120, "Read more", "Related:\nTags: a"])
-@example(["x Read more", "\u3000 see ALSO this", "\x1cTags: a", " related", "ADVERTISEMENT ", "\u0130tags:"])
-def test_boilerplate_lines_equal_the_pattern_line_by_line(lines: list[str]) -> None:
+@given(lines=lines_strategy)
+@example(lines=["Subscribe", "", "", "x", "", "Cookİes: we accept", "ſubscribe", "Cli\u212ak here", "a"])
+@example(lines=["Read more" + " x" * 120, "Read more", "Related:\nTags: a"])
+@example(
+    lines=["x Read more", "\u3000 see ALSO this", "\x1cTags: a", " related", "ADVERTISEMENT ", "\u0130tags:"]
+)
+def test_boilerplate_lines_equal_the_pattern_line_by_line(compiled: bool, lines: list[str]) -> None:
     """The joined-text search picks exactly the lines the pattern picks one by one."""
     expected = {i for i, line in enumerate(lines) if line and reference_boilerplate(line)}
-    assert cleaning._boilerplate_lines(lines) == expected
-    assert cleaning.strip_boilerplate(lines) == reference_strip(lines)
-    assert cleaning._join_without_boilerplate(lines) == "\n".join(reference_strip(lines))
+    with text_core(compiled):
+        assert cleaning._boilerplate_lines(lines) == expected
+        assert cleaning.strip_boilerplate(lines) == reference_strip(lines)
+        assert cleaning._join_without_boilerplate(lines) == "\n".join(reference_strip(lines))
     for line in lines:
         assert cleaning.is_boilerplate(line) == reference_boilerplate(line)
+
+
+# Boilerplate words cut and run together, the non-ASCII one (©) beside other two-byte characters,
+# line breaks, lone surrogates: the scan of the bytes must find the lines the searches of the text find.
+scan_text = st.lists(
+    st.one_of(
+        st.sampled_from([*cleaning._BOILERPLATE_ANYWHERE, "\n", "©", "ª©", "(c", "c)", "sub", "\ud800"]),
+        st.text(alphabet="aceilnoprsu ()-\n©\u00a9\u00c2ÂéЖ", max_size=6),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(scan_text)
+@example("subscribe\nxx ©\n(c)(c) sign-up\nnewsletter")
+@example("cooki\ncookie")
+def test_the_compiled_scan_finds_the_lines_the_searches_find(text: str) -> None:
+    if cleaning._textcore is None:
+        pytest.skip("the compiled text core is not built")
+    with text_core(False):
+        expected = set(cleaning._lines_with_boilerplate_words(text))
+    assert set(cleaning._lines_with_boilerplate_words(text)) == expected
+
+
+def test_the_compiled_scan_rejects_bad_words() -> None:
+    if cleaning._textcore is None:
+        pytest.skip("the compiled text core is not built")
+    scan = cleaning._textcore.lines_with_any
+    assert scan(b"a\nx subscribe\n\nsubscribe", (b"subscribe",)) == [1, 3]
+    assert scan(b"x", (b"zz",)) == [] and scan(b"", (b"zz", b"subscribe")) == []
+    with pytest.raises(TypeError, match="2 or more"):
+        scan(b"x", (b"z",))
+    with pytest.raises(TypeError, match="2 or more"):
+        scan(b"x", ("zz",))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="at most"):
+        scan(b"x", tuple(b"w%02d" % i for i in range(65)))
+    assert scan(b"x subscribe", cleaning._BOILERPLATE_ANYWHERE_UTF8) == [0]
 
 
 @settings(max_examples=500, deadline=None)

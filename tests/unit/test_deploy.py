@@ -269,5 +269,5 @@ def test_the_image_build_gets_what_builds_the_fingerprint_core():
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert "**/*.so" in ignored
     assert not any(p in ignored for p in ("setup.py", "MANIFEST.in", "streams/_native", "*.c", "*.h"))
-    assert (ROOT / "streams" / "_native" / "fpcore.c").exists()
+    assert (ROOT / "streams" / "_native" / "textcore.c").exists()
     assert (ROOT / "streams" / "_native" / "xxhash.h").exists()

@@ -3,7 +3,7 @@
 The plain computation below is the straightforward one (Unicode word pattern on the case-folded text,
 one xxhash a shingle, np.unique, one reduction per permutation): any difference would move the keys,
 signatures and band hashes stored in the index, and with them the decisions. Both implementations of
-fingerprint() are checked: the compiled core (streams/_native/fpcore.c) and the pure-Python path.
+fingerprint() are checked: the compiled core (streams/_native/textcore.c) and the pure-Python path.
 """
 
 from __future__ import annotations
@@ -267,39 +267,39 @@ def test_fingerprint_equals_the_plain_computation_for_any_params(
 
 @pytest.mark.skipif(not fingerprint.NATIVE_CORE, reason="the compiled core is not built")
 def test_the_compiled_core_rejects_bad_arguments():
-    from streams import _fpcore
+    from streams import _textcore
 
     perms = fingerprint._permutation_bytes(128, 1)
     lead = fingerprint._permutation_bytes(16, 2)
     good = ([b"bank", b"rates"], 2, fingerprint._STOP_BYTES, perms, 20, lead, 8, 5, 10, 1, 42, 3, 4, 4, 1)
-    assert len(_fpcore.sketch(*good)) == 4
+    assert len(_textcore.sketch(*good)) == 4
     with pytest.raises(TypeError, match="list of bytes"):
-        _fpcore.sketch(["bank", "rates"], *good[1:])
+        _textcore.sketch(["bank", "rates"], *good[1:])
     with pytest.raises(ValueError, match="multiple of 16"):
-        _fpcore.sketch(*good[:3], perms[:-8], *good[4:])
+        _textcore.sketch(*good[:3], perms[:-8], *good[4:])
     for position, value in ((1, 0), (6, 0), (10, 43), (13, 5)):  # size, divisor, bands, lead_bands
         bad = list(good)
         bad[position] = value
         with pytest.raises(ValueError, match="out of range"):
-            _fpcore.sketch(*bad)
+            _textcore.sketch(*bad)
     with pytest.raises(TypeError, match="must be bytes"):
-        _fpcore.sketch_spaced("bank rates", *good[1:])
+        _textcore.sketch_spaced("bank rates", *good[1:])
     with pytest.raises(TypeError, match="stop words must be bytes"):
-        _fpcore.sketch(good[0], good[1], frozenset({"bank"}), *good[3:])
+        _textcore.sketch(good[0], good[1], frozenset({"bank"}), *good[3:])
 
 
 @pytest.mark.skipif(not fingerprint.NATIVE_CORE, reason="the compiled core is not built")
 def test_the_compiled_core_uses_the_stop_set_it_is_given():
     """It keeps a C table of the last stop set: another set must replace it, and the first come back."""
-    from streams import _fpcore
+    from streams import _textcore
 
     rest = (fingerprint._permutation_bytes(16, 1), 20, fingerprint._permutation_bytes(4, 2), 8, 5, 10, 1)
     rest = (*rest, 4, 4, 1, 4, 1)
     words = [b"bank", b"the", b"rates"]
 
     def shingles(stop: frozenset[bytes]) -> int:
-        from_words = _fpcore.sketch(words, 1, stop, *rest)[1]
-        from_spaced = _fpcore.sketch_spaced(b" ".join(words), 1, stop, *rest)[2]
+        from_words = _textcore.sketch(words, 1, stop, *rest)[1]
+        from_spaced = _textcore.sketch_spaced(b" ".join(words), 1, stop, *rest)[2]
         assert from_words == from_spaced
         return from_words
 
@@ -329,5 +329,5 @@ def test_without_the_compiled_core_fingerprint_takes_the_python_path(monkeypatch
     """A build without a compiler has no core: fingerprint() then gives the Python path's values."""
     text = corpus()[0]
     expected = plain_fingerprint(text, "https://a.example/x", PARAMS)
-    monkeypatch.setattr(fingerprint, "_fpcore", None)
+    monkeypatch.setattr(fingerprint, "_textcore", None)
     assert_identical(fingerprint.fingerprint(text, "https://a.example/x", PARAMS), expected)

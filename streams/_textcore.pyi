@@ -1,4 +1,4 @@
-# The compiled core of streams.fingerprint (streams/_native/fpcore.c).
+# The compiled text core of streams.fingerprint and streams.cleaning (streams/_native/textcore.c).
 
 def sketch(
     words: list[bytes],
@@ -36,3 +36,4 @@ def sketch_spaced(
     lead_salt: int,
     /,
 ) -> tuple[bytes, bytes, int, bytes, tuple[int, ...]]: ...
+def lines_with_any(text: bytes, words: tuple[bytes, ...], /) -> list[int]: ...
