@@ -19,7 +19,7 @@ target="."
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e "$target" 2>&1 \
   | grep -vE "^WARNING: Location|^\s*$" || true
 .venv/bin/python -c "import streams" # fails loudly if the install did not work
-# The fingerprint core is C (setup.py builds it where a compiler is found); without it the same results
+# The text core is C (setup.py builds it where a compiler is found); without it the same results
 # come from the pure-Python path, 2-4x slower at fingerprinting.
 .venv/bin/python -c "from streams.fingerprint import NATIVE_CORE; NATIVE_CORE or print(
-  'note: no C compiler found, the fingerprint core was not built: streams uses its pure-Python path')"
+  'note: no C compiler found, the text core was not built: streams uses its pure-Python path')"

@@ -78,7 +78,7 @@ class DedupWorker:
                     extra={
                         "prefix": self.index.config.prefix,
                         "epoch": epoch,
-                        # "python" means the compiled core was not built: fingerprinting costs 2-3x more.
+                        # "python" means the compiled text core was not built: fingerprinting costs 2-4x more.
                         "fingerprint_core": "native" if NATIVE_CORE else "python",
                     },
                 )
