@@ -20,8 +20,8 @@ from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 from ftfy.chardata import CONTROL_CHARS, HTML_ENTITY_RE, LIGATURES, WIDTH_MAP
 from selectolax.lexbor import LexborHTMLParser
 
-try:  # the compiled text core (setup.py builds it where a C compiler is found); same results either way
-    from streams import _textcore
+try:  # the compiled text core (setup.py builds it where a C compiler is found); fingerprint uses it too
+    from streams import _textcore as _textcore  # (re-exported: fingerprint takes it from here)
 except ImportError:  # pragma: no cover - depends on the build
     _textcore = None  # type: ignore[assignment]  # the stub types the module; None: not built
 

@@ -20,16 +20,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import xxhash
 
-from streams.cleaning import canonical_url
-
-try:  # the compiled core (setup.py builds it where a C compiler is found); it computes the same values
-    from streams import _textcore
-except ImportError:  # pragma: no cover - depends on the build
-    _textcore = None  # type: ignore[assignment]  # the stub types the module; None: not built
+# The compiled text core, None where it was not built (cleaning imports it, once for both modules).
+from streams.cleaning import _textcore, canonical_url
 
 #: Whether fingerprint() runs the compiled core (streams/_native/textcore.c) or the pure-Python path.
 NATIVE_CORE = _textcore is not None
@@ -335,7 +332,27 @@ def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
     """All keys and the signature of one cleaned article."""
     if _textcore is None or params.shingle_kind != "word":
         return fingerprint_python(text, url, params)
-    settings = (
+    settings = _sketch_settings(params)
+    spaced = _ascii_spaced(text)
+    if spaced is None:
+        joined, words = _pattern_joined_and_words(text)
+        signature, count, lead, hashes = _textcore.sketch(words, *settings)
+    else:  # the words are split, joined and looked up in C too
+        joined, signature, count, lead, hashes = _textcore.sketch_spaced(spaced, *settings)
+    return Fingerprint(
+        url_key=url_key(url),
+        exact_key=xxhash.xxh3_128_hexdigest(joined),
+        signature=np.frombuffer(signature, dtype=np.uint32),
+        shingle_count=count,
+        band_hashes=hashes,
+        lead_signature=np.frombuffer(lead, dtype=np.uint32),
+    )
+
+
+@lru_cache(maxsize=16)
+def _sketch_settings(params: FingerprintParams) -> tuple[Any, ...]:
+    """The arguments of the compiled core's sketch calls after the words: the same for every article."""
+    return (
         params.shingle_size,
         _STOP_BYTES,
         _permutation_bytes(params.num_perm, params.seed),
@@ -350,20 +367,6 @@ def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
         params.lead_bands,
         params.lead_rows,
         _LEAD_SALT,
-    )
-    spaced = _ascii_spaced(text)
-    if spaced is None:
-        joined, words = _pattern_joined_and_words(text)
-        signature, count, lead, hashes = _textcore.sketch(words, *settings)
-    else:  # the words are split, joined and looked up in C too
-        joined, signature, count, lead, hashes = _textcore.sketch_spaced(spaced, *settings)
-    return Fingerprint(
-        url_key=url_key(url),
-        exact_key=xxhash.xxh3_128_hexdigest(joined),
-        signature=np.frombuffer(signature, dtype=np.uint32),
-        shingle_count=count,
-        band_hashes=hashes,
-        lead_signature=np.frombuffer(lead, dtype=np.uint32),
     )
 
 

@@ -198,11 +198,17 @@ typedef struct {
     permutations perm, lead_perm;
 } sketch_params;
 
-/* The arguments after the text: shingle size, stop set, then the rest of sketch_params. */
-static int parse_params(PyObject *args, const char *name, PyObject **text, sketch_params *p) {
+static void release(sketch_params *p) {
+    PyBuffer_Release(&p->perm_view);
+    PyBuffer_Release(&p->lead_view);
+}
+
+/* The text, then shingle size, stop set and the rest of sketch_params; ":name" for the error messages. */
+#define SKETCH_FORMAT(name) "OnO!y*ny*KnnKnnnnK:" name
+
+static int parse_params(PyObject *args, const char *format, const char *name, PyObject **text,
+                        sketch_params *p) {
     PyObject *stop;
-    char format[64];
-    snprintf(format, sizeof format, "On" "O!y*ny*KnnKnnnnK:%s", name);
     if (!PyArg_ParseTuple(args, format, text, &p->size, &PyFrozenSet_Type, &stop, &p->perm_view,
                           &p->lead_shingles, &p->lead_view, &p->divisor, &p->min_length, &p->sample,
                           &p->chunk_seed, &p->bands, &p->rows, &p->lead_bands, &p->lead_rows, &p->lead_salt))
@@ -219,8 +225,7 @@ static int parse_params(PyObject *args, const char *name, PyObject **text, sketc
     if (use_stop_words(stop) < 0) goto fail;
     return 0;
 fail:
-    PyBuffer_Release(&p->perm_view);
-    PyBuffer_Release(&p->lead_view);
+    release(p);
     return -1;
 }
 
@@ -289,15 +294,10 @@ done:
     return result;
 }
 
-static void release(sketch_params *p) {
-    PyBuffer_Release(&p->perm_view);
-    PyBuffer_Release(&p->lead_view);
-}
-
 static PyObject *sketch(PyObject *module, PyObject *args) {
     PyObject *words, *result = NULL;
     sketch_params p;
-    if (parse_params(args, "sketch", &words, &p) < 0) return NULL;
+    if (parse_params(args, SKETCH_FORMAT("sketch"), "sketch", &words, &p) < 0) return NULL;
     char *text = NULL;
     Py_ssize_t *starts = NULL;
     if (!PyList_Check(words)) {
@@ -350,7 +350,7 @@ static inline int is_ascii_space(unsigned char c) {
 static PyObject *sketch_spaced(PyObject *module, PyObject *args) {
     PyObject *spaced, *result = NULL, *joined = NULL, *sketched = NULL;
     sketch_params p;
-    if (parse_params(args, "sketch_spaced", &spaced, &p) < 0) return NULL;
+    if (parse_params(args, SKETCH_FORMAT("sketch_spaced"), "sketch_spaced", &spaced, &p) < 0) return NULL;
     char *text = NULL, *exact = NULL;
     Py_ssize_t *starts = NULL;
     if (!PyBytes_Check(spaced)) {
