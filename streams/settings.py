@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     # --- worker ------------------------------------------------------------------------------------
     batch_max_articles: int = Field(64, ge=1, le=5000, description="Articles decided per batch at most.")
     batch_seconds: float = Field(
-        0.02, gt=0, description="Longest wait to fill a batch (adds up to this much latency at low rates)."
+        0.005, gt=0, description="Longest wait to fill a batch (adds up to this much latency at low rates)."
     )
     broker_session_timeout_seconds: float = Field(
         10.0, ge=3, description="Consumer session timeout: how soon a dead worker's partitions move."
