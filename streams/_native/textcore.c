@@ -257,15 +257,13 @@ static PyObject *sketch_content(const char *text, const Py_ssize_t *starts, Py_s
         ordered[0] = XXH3_64bits(text, (size_t)(starts[n_content] - 1));
     }
     distinct = count_distinct(ordered, count);
-    if (distinct >= 0) {
-        minhash(ordered, count, &p->perm, scratch, signature);
-        minhash(ordered, count < p->lead_shingles ? count : p->lead_shingles, &p->lead_perm, scratch, lead);
-        n_chunks = anchored_chunks(ordered, count, p->divisor, p->min_length, p->sample, p->chunk_seed, chunks);
-    }
     if (distinct < 0) {
         PyErr_NoMemory();
         goto done;
     }
+    minhash(ordered, count, &p->perm, scratch, signature);
+    minhash(ordered, count < p->lead_shingles ? count : p->lead_shingles, &p->lead_perm, scratch, lead);
+    n_chunks = anchored_chunks(ordered, count, p->divisor, p->min_length, p->sample, p->chunk_seed, chunks);
 
     PyObject *hashes = PyTuple_New(p->bands + p->lead_bands + n_chunks);
     if (hashes == NULL) goto done;
