@@ -31,5 +31,5 @@ for name, version, vuln, fixes in found:
 print(f"{len(audited)} of {len(deps)} dependencies audited, {len(found)} known vulnerabilities")
 sys.exit(1 if found else 0)
 ' "$audit_status" <<<"$audit_report"
-# This machine has a C compiler: a missing fingerprint core is a build failure here, not a skipped test.
+# This machine has a C compiler: a missing text core is a build failure here, not a skipped test.
 echo "== pytest"; STREAMS_TEST_REQUIRE_NATIVE=1 .venv/bin/python -m pytest "$@"
