@@ -316,6 +316,7 @@ class DedupWorker:
         """Index size and Redis memory, for the dashboards."""
         try:
             self.metrics.index_articles.set(await self.index.size())
+            self.metrics.index_band_evictions.set(await self.index.band_evictions())
             info = await self.index.client.info("memory")
             self.metrics.redis_memory_bytes.set(info.get("used_memory", 0))
             self.metrics.redis_up.set(1)

@@ -789,6 +789,7 @@ async def measure_index_memory(
     result.update(
         index_capacity=config.capacity,
         shard_bits=config.shard_bits,
+        band_table_keys=config.table_keys,
         unique_articles=unique,
         bytes_per_unique_article=round(result["used_memory_delta_bytes"] / max(1, unique), 1),
         round_trips_per_article=round(sum(trips.values()) / max(1, len(prepared)), 4),
@@ -880,6 +881,7 @@ async def measure_growth(
             "index_us_per_article": round(sum(seconds) / max(1, len(chosen)) * 1e6, 1),
             "batch_us_per_article": {k: round(v, 1) for k, v in percentiles(per_batch_us).items()},
             "redis_bytes_per_article": round(memory / max(1, await index.size()), 1),
+            "band_evictions": await index.band_evictions(),
             # Redis's own time in the script (INFO commandstats): what the index call costs the server,
             # without the client and the machine's other processes.
             "redis_us_per_article": round(
@@ -1162,11 +1164,12 @@ def growth_sections(report: dict[str, Any]) -> list[Section]:
             _fmt(p["batch_us_per_article"]["p99"], 1),
             _fmt(p.get("redis_us_per_article"), 1),
             _fmt(p["redis_bytes_per_article"]),
+            _fmt(p.get("band_evictions")),
         ]
         for p in growth["points"]
     ]
     header = ["indexed articles", "index us/article", "batch p50", "batch p99", "Redis us/article",
-              "Redis bytes/article"]  # fmt: skip
+              "Redis bytes/article", "band evictions"]  # fmt: skip
     return [
         Section(
             rich_title="4. Index call cost as the index grows (real articles, batches of 64)",

@@ -5,26 +5,36 @@ per article, keeps about 5 KB per article, has no expiry, and its query-then-ins
 two workers that see two copies of a story at once both call it new. This index keeps datasketch's
 idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself:
 
-* Everything lives under ``{namespace}:v2:<tag>``; the tag encodes the shingles, permutations, seed,
-  bands and shard count, so a change of parameters starts a new index instead of mixing signatures.
+* Everything lives under ``{namespace}:v3:<tag>``; the tag encodes the shingles, permutations, seed,
+  bands, shard count and band table size, so a change of parameters starts a new index instead of
+  mixing signatures (v2, the layout before the band table, is not read: an upgrade starts empty).
   The braces are a cluster hash tag: all keys of an index sit in one slot, which Lua needs.
 * Articles get a sequence number (``<prefix>:seq``) that only grows. Time is cut into generations
   (``retention / index_generations`` long); ``<prefix>:meta`` holds the index's epoch and the first
   number of each generation. An entry is live while its article number is at least the first number
   of the oldest live generation: one comparison, so the entries of every generation share one hash
   per shard and a lookup is one ``HGET``, not one per generation.
-* Bucket, URL, exact and id entries live in small hashes ``<prefix>:<shard>`` that Redis keeps in its
-  compact listpack encoding: bucket fields are 24-bit integers and the values article numbers, about
-  11 bytes an entry. The shard count is sized from ``index_capacity`` (the unique articles the index
-  holds at once) so a hash holds about 96 entries.
+* The LSH bands live in a band table of fixed-size strings (``<prefix>:b:<key>``, 28 buckets of 144 bytes
+  each): a band's hash picks a bucket, and the bucket's 24 slots of 6 bytes hold a 15-bit check of the
+  band and an article number. A lookup is one ``GETRANGE`` of the bucket and a C-speed search for the
+  check; a write is one ``SETRANGE``; a key is created whole on its first write. A bucket is a ring
+  written in article order with one empty slot, the hole, where the next entry goes: the entry after it
+  is the bucket's oldest, so entries that left the window are overwritten without a sweep, and past
+  capacity the oldest articles' bands go first (counted in ``<prefix>:meta`` as ``evicted``). The table
+  is sized from ``index_capacity`` (the unique articles the index holds at once) to about 16 entries a
+  bucket, about 9 bytes an entry, so its cost does not depend on how full it is: the listpack hashes it
+  replaced cost a third more per lookup full than empty (docs/performance.md, "Growth").
+* URL, exact and id entries live in small hashes ``<prefix>:<shard>`` that Redis keeps in its compact
+  listpack encoding (a 6-byte field and the article number); the shard count is sized from
+  ``index_capacity`` so a hash holds at most about 64 entries.
 * Records (``<prefix>:r:<n // 128>``) keep, for a unique article, its shingle count, URL, id and its
   8-bit signature for verification; for a duplicate, the canonical article's number, id and URL and
   the evidence, so redelivery replays the decision, even once the canonical's own record has left the
   window; both keep the time of the first decision (8 bytes), so the
   replayed record is the same, byte for byte.
 * Nothing has a TTL: entries past the window are skipped by every lookup, and :meth:`RedisIndex.sweep`
-  (``lua/sweep.lua``, run by every worker on a timer, a slice of shards at a time behind a shared
-  cursor) removes them and deletes record blocks whose articles have all left the window.
+  (``lua/sweep.lua``, run by every worker on a timer, a slice of the small hashes at a time behind a
+  shared cursor) removes them and deletes record blocks whose articles have all left the window.
 * The epoch is a random token set when the index is created. If it changes (Redis restarted
   without its data), every worker notices on its next call and reports it loudly.
 
@@ -56,8 +66,14 @@ from redis.retry import Retry
 from streams.errors import IndexReset, IndexUnavailable
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule
 
-LAYOUT_VERSION = "v2"
-_LISTPACK_TARGET_ENTRIES = 96  # Redis keeps hashes of up to 128 small entries as a compact listpack.
+LAYOUT_VERSION = "v3"
+_LISTPACK_TARGET_ENTRIES = 64  # Redis keeps hashes of up to 128 small entries as a compact listpack.
+_KEY_ENTRIES_PER_ARTICLE = 4  # id, URL and exact entries, for duplicates too: room for a third more.
+BUCKET_SLOTS = 24  # slots of a band bucket, 6 bytes each; one is always empty (decide.lua: the hole)
+SLOT_BYTES = 6
+BUCKET_BYTES = BUCKET_SLOTS * SLOT_BYTES
+BUCKETS_PER_KEY = 28  # a key of 4,032 bytes: with its sds header just under 4 KiB, jemalloc's class
+_TABLE_LOAD = 0.7  # band entries per usable slot at capacity: 0.6% evicted early (the Poisson tail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +90,29 @@ class IndexConfig:
 
     @property
     def shard_bits(self) -> int:
-        entries = self.capacity * (self.params.bands + self.params.lead_bands + self.params.chunk_sample + 3)
+        """log2 of the number of small hashes that hold the id, URL and exact entries."""
+        entries = self.capacity * _KEY_ENTRIES_PER_ARTICLE
         # At most 32 bits: the script reads shards as uint32 (4 billion hashes is past any real index).
         return min(32, max(4, math.ceil(math.log2(max(2, entries / _LISTPACK_TARGET_ENTRIES)))))
 
     @property
+    def table_keys(self) -> int:
+        """Keys of the band table, sized so that ``capacity`` unique articles fill it to the target load.
+
+        Rounded up to a number with four significant bits (at most 1/8 more than needed): the count is
+        part of the prefix, so small changes of the capacity keep the index.
+        """
+        bands = self.params.bands + self.params.lead_bands + self.params.chunk_sample
+        keys = math.ceil(self.capacity * bands / ((BUCKET_SLOTS - 1) * _TABLE_LOAD) / BUCKETS_PER_KEY)
+        step = 1 << max(0, keys.bit_length() - 4)
+        return -(-keys // step) * step
+
+    @property
     def prefix(self) -> str:
-        return f"{{{self.namespace}}}:{LAYOUT_VERSION}:{self.params.version_tag()}-h{self.shard_bits}"
+        return (
+            f"{{{self.namespace}}}:{LAYOUT_VERSION}:{self.params.version_tag()}"
+            f"-h{self.shard_bits}-t{self.table_keys}"
+        )
 
     @property
     def generation_seconds(self) -> float:
@@ -121,17 +153,21 @@ def decode_time(token: str) -> float | None:
         return None
 
 
-def packed_bands(band_hashes: tuple[int, ...], shard_bits: int) -> bytes:
-    """The bands as the script reads them: per band a big-endian uint32 shard and uint32 field.
+def packed_bands(band_hashes: tuple[int, ...], table_keys: int) -> bytes:
+    """The bands as the script reads them: per band a big-endian uint32 table key, uint16 byte offset
+    of the bucket in it, and the 2-byte check.
 
-    The shard is the top ``shard_bits`` bits of the band hash; the field its low 24 bits (small
-    integers stay compact in a listpack; a chance collision only adds a candidate).
+    The bucket is the band hash's top 48 bits modulo the table's buckets; the check is its low 15 bits
+    with the top bit set, so it never matches an empty slot (a chance match only adds a candidate, which
+    verification then rejects).
     """
     values = np.fromiter(band_hashes, dtype=np.uint64, count=len(band_hashes))
-    pairs = np.empty((len(values), 2), dtype=">u4")
-    pairs[:, 0] = values >> np.uint64(64 - shard_bits)
-    pairs[:, 1] = values & np.uint64(0xFFFFFF)
-    return pairs.tobytes()
+    buckets = (values >> np.uint64(16)) % np.uint64(table_keys * BUCKETS_PER_KEY)
+    packed = np.empty(len(values), dtype=[("key", ">u4"), ("offset", ">u2"), ("check", ">u2")])
+    packed["key"] = buckets // np.uint64(BUCKETS_PER_KEY)
+    packed["offset"] = (buckets % np.uint64(BUCKETS_PER_KEY)) * np.uint64(BUCKET_BYTES)
+    packed["check"] = (values & np.uint64(0x7FFF)) | np.uint64(0x8000)
+    return packed.tobytes()
 
 
 def generation_of(config: IndexConfig, now: float) -> int:
@@ -144,7 +180,9 @@ def generation_of(config: IndexConfig, now: float) -> int:
 SCRIPT_BATCH_ARTICLES = 64
 
 
-def article_args(fp: Fingerprint, article_id: str, url: str, shard_bits: int) -> list[str | bytes | int]:
+def article_args(
+    fp: Fingerprint, article_id: str, url: str, shard_bits: int, table_keys: int
+) -> list[str | bytes | int]:
     """The six arguments of one article in ``decide.lua``'s ARGV (pure; see the script's header)."""
     # 128-bit keys: the first 64 bits pick the shard, 48 more make the field, so a wrong URL or exact
     # match would need a 112-bit collision.
@@ -163,7 +201,7 @@ def article_args(fp: Fingerprint, article_id: str, url: str, shard_bits: int) ->
         fp.shingle_count,
         fp.compact_signature() + fp.compact_lead(),
         keys,
-        packed_bands(fp.band_hashes, shard_bits),
+        packed_bands(fp.band_hashes, table_keys),
     ]
 
 
@@ -191,9 +229,9 @@ def script_args(
         encode_time(now),
         len(items),
     ]
-    shard_bits = config.shard_bits  # a computed property: once per call, not twice per article
+    shard_bits, table_keys = config.shard_bits, config.table_keys  # computed: once per call
     for fp, article_id, url in items:
-        args.extend(article_args(fp, article_id, url, shard_bits))
+        args.extend(article_args(fp, article_id, url, shard_bits, table_keys))
     return args
 
 
@@ -361,6 +399,11 @@ class RedisIndex:
     async def size(self) -> int:
         """Articles numbered so far (unique and duplicate) in this index."""
         value = await self.client.get(f"{self.config.prefix}:seq")
+        return int(value or 0)
+
+    async def band_evictions(self) -> int:
+        """Band entries overwritten while their article was still in the window, in this index."""
+        value = await self.client.hget(f"{self.config.prefix}:meta", "evicted")
         return int(value or 0)
 
     async def drop(self) -> int:

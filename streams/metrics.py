@@ -61,6 +61,12 @@ class Metrics:
         self.index_articles = Gauge(
             "streams_index_articles", "Articles numbered in the current index namespace.", registry=registry
         )
+        self.index_band_evictions = Gauge(
+            "streams_index_band_evictions",
+            "Band entries overwritten while their article was still in the window (the index is past its"
+            " capacity), in the current index namespace.",
+            registry=registry,
+        )
         self.redis_memory_bytes = Gauge(
             "streams_redis_used_memory_bytes", "Redis used_memory as reported by INFO.", registry=registry
         )

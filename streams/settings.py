@@ -103,7 +103,10 @@ class Settings(BaseSettings):
     index_capacity: int = Field(
         1_000_000,
         ge=1000,
-        description="Unique articles held at once (window + a generation); sizes the index hashes.",
+        description=(
+            "Unique articles held at once (window + a generation); sizes the band table (about 0.55 KB each)"
+            " and hashes."
+        ),
     )
     max_candidates: int = Field(64, ge=1, le=1000, description="LSH candidates verified per article.")
     redis_retries: int = Field(8, ge=0, description="Retries with backoff before the worker gives up.")

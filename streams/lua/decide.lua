@@ -7,7 +7,8 @@
 -- signature), 12 the decision time (base-36 Unix ms), 13 number of articles; then per article:
 -- id, url, shingle count, compact signature .. compact lead, the id, URL and exact keys packed (three
 -- big-endian uint32 shards, then three 6-byte fields), the bands packed (per band a big-endian uint32
--- shard and uint32 field).
+-- band table key, uint16 byte offset of its bucket in that key and the 2-byte check: packed_bands in
+-- streams/index.py).
 -- Returns {'epoch_mismatch', epoch} or one reply per article, its parts joined by NUL bytes: see
 -- decode_reply in streams/index.py.
 
@@ -51,6 +52,26 @@ end
 
 local shard_prefix = prefix .. ':'
 local record_prefix = prefix .. ':r:'
+local table_prefix = prefix .. ':b:'
+
+-- The band table (see streams/index.py: the constants must match): strings of BUCKETS_PER_KEY buckets,
+-- a bucket of SLOTS slots of 6 bytes, a slot the band's 2-byte check (top bit set) and the article's
+-- number (its low 32 bits, big-endian). A bucket is a ring written in the order of article numbers, and
+-- one slot, the hole, is always empty: the next write goes there and empties the slot after it, which
+-- held the bucket's oldest entry (one that has left the window; past capacity, the oldest article's).
+-- Every lookup is one GETRANGE and every write one SETRANGE at a fixed offset (two when the ring wraps),
+-- so what they cost does not depend on how full the index is.
+local SLOTS, SLOT_BYTES, BUCKETS_PER_KEY = 24, 6, 28
+local BUCKET_BYTES = SLOTS * SLOT_BYTES
+local EMPTY_SLOT = string.rep('\0', SLOT_BYTES)
+local EMPTY_KEY = string.rep('\0', BUCKET_BYTES * BUCKETS_PER_KEY)
+local EMPTY_BUCKET = string.rep('\0', BUCKET_BYTES)
+-- Per band of the article being decided (reused from one article to the next), and the article that
+-- last wrote each bucket in this call.
+local band_keys, band_offsets, band_checks, band_slots, band_buckets, last_writer = {}, {}, {}, {}, {}, {}
+local evicted = 0
+-- A slot keeps an article number's low 32 bits: the number is the latest one reserved with those bits.
+local function full_number(low) return reserved - ((reserved - low) % 4294967296) end
 local function record_key(iid) return record_prefix .. math.floor(iid / 128) end
 
 local function lookup(shard, field)
@@ -171,30 +192,28 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
     end
   end
 
-  -- 4. Near duplicates: LSH candidates, verified on their stored signatures. A bucket holds the numbers
-  -- of the unique articles that share the band, oldest first; the live ones are kept for the rewrite.
+  -- 4. Near duplicates: LSH candidates, verified on their stored signatures. A band's bucket holds the
+  -- articles whose bands fall in it; those with the band's check (and still in the window) are candidates.
   local nbands = string.len(packed_bands) / 8
-  local band_shards, band_fields, band_values = {}, {}, {}
   local candidates, ncand = {}, 0
-  for b = 0, nbands - 1 do
-    local shard, field = struct.unpack('>I4>I4', packed_bands, 8 * b + 1)
-    field = tostring(field)
-    band_shards[b], band_fields[b] = shard, field
-    local v = redis.call('HGET', shard_prefix .. shard, field)
-    if v then
-      local live, stale = {}, false
-      for c in string.gmatch(v, '[^,]+') do
-        if tonumber(c) >= min_live then
-          live[#live + 1] = c
-          if not candidates[c] and ncand < max_candidates then
-            candidates[c] = true
-            ncand = ncand + 1
-          end
-        else
-          stale = true
+  for b = 1, nbands do
+    local tkey, offset, check = struct.unpack('>I4I2c2', packed_bands, 8 * b - 7)
+    local key = table_prefix .. tkey
+    local slots = redis.call('GETRANGE', key, offset, offset + BUCKET_BYTES - 1)
+    band_keys[b], band_offsets[b], band_checks[b], band_slots[b] = key, offset, check, slots
+    band_buckets[b] = tkey * 65536 + offset
+    local pos = 1
+    while true do
+      local at = string.find(slots, check, pos, true)
+      if not at then break end
+      if at % SLOT_BYTES == 1 then
+        local cid = full_number(struct.unpack('>I4', slots, at + 2))
+        if cid >= min_live and not candidates[cid] and ncand < max_candidates then
+          candidates[cid] = true
+          ncand = ncand + 1
         end
       end
-      if stale then band_values[b] = table.concat(live, ',') else band_values[b] = v end
+      pos = at + 1
     end
   end
 
@@ -203,8 +222,7 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
   local sig_bytes = {string.byte(siglead, 1, nperm)}
   local lead_bytes = {string.byte(siglead, nperm + 1, nperm + nlead)}
   local best_iid, best_rec, best_j, best_measure, best_value, best_thr = nil, nil, -1, nil, nil, nil
-  for c, _ in pairs(candidates) do
-    local cid = tonumber(c)
+  for cid, _ in pairs(candidates) do
     local rec = get_record(cid)
     if rec and rec[1] == 'u' and string.len(rec[5]) == nperm + nlead then
       local other = rec[5]
@@ -233,14 +251,43 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
       tostring(best_thr))
   end
 
-  -- 5. New: index it.
+  -- 5. New: index it. Each band takes its bucket's hole; the oldest entry makes the next hole (counted as
+  -- evicted if that article is still in the window: the index is past its capacity).
   put_record(iid, 'U\0' .. decided_at .. '\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. siglead)
   put(id_shard, id_field, iid)
   put(url_shard, url_field, iid)
   put(exact_shard, exact_field, iid)
-  for b = 0, nbands - 1 do
-    local prev = band_values[b]
-    put(band_shards[b], band_fields[b], (prev and prev ~= '') and (prev .. ',' .. iid) or tostring(iid))
+  local entry_number = struct.pack('>I4', iid % 4294967296)
+  for b = 1, nbands do
+    local key, offset, bucket = band_keys[b], band_offsets[b], band_buckets[b]
+    local slots = band_slots[b]
+    if last_writer[bucket] == iid then
+      -- Another band of this article fell in the same bucket: read it again, with that band's entry.
+      slots = redis.call('GETRANGE', key, offset, offset + BUCKET_BYTES - 1)
+    elseif slots == '' then
+      -- A key no article has written yet: created at its full size (unless an earlier band of this
+      -- article just did), so Redis allocates it once.
+      redis.call('SET', key, EMPTY_KEY, 'NX')
+      slots = EMPTY_BUCKET
+    end
+    last_writer[bucket] = iid
+    -- The hole: the first empty slot on a slot boundary (a run of zeros can start inside a number only
+    -- when the slot after it is empty, so the search goes on to that slot).
+    local hole = string.find(slots, EMPTY_SLOT, 1, true)
+    while hole % SLOT_BYTES ~= 1 do hole = string.find(slots, EMPTY_SLOT, hole + 1, true) end
+    local at = hole - 1
+    local entry = band_checks[b] .. entry_number
+    local next_at = at + SLOT_BYTES
+    if next_at == BUCKET_BYTES then next_at = 0 end
+    if string.byte(slots, next_at + 1) ~= 0 and full_number(struct.unpack('>I4', slots, next_at + 3)) >= min_live then
+      evicted = evicted + 1
+    end
+    if next_at > 0 then
+      redis.call('SETRANGE', key, offset + at, entry .. EMPTY_SLOT)
+    else
+      redis.call('SETRANGE', key, offset + at, entry)
+      redis.call('SETRANGE', key, offset, EMPTY_SLOT)
+    end
   end
   return reply({'unique', tostring(iid), '0', decided_at})
 end
@@ -252,4 +299,5 @@ for k = 0, narticles - 1 do
     ARGV[base + 5], ARGV[base + 6])
 end
 if seq ~= reserved then redis.call('SET', seq_key, seq) end
+if evicted > 0 then redis.call('HINCRBY', meta_key, 'evicted', evicted) end
 return replies

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 
+import numpy as np
 import pytest
 import redis
+import redis.asyncio as aioredis
 
+from streams.bench import random_fingerprints
 from streams.cleaning import clean_article
 from streams.cli import read_jsonl_lines, sample_path
 from streams.dedup import index_config
 from streams.errors import IndexReset
 from streams.fingerprint import Fingerprint, fingerprint, shares_a_band, verify
-from streams.index import RedisIndex
+from streams.index import BUCKET_BYTES, BUCKET_SLOTS, BUCKETS_PER_KEY, SLOT_BYTES, RedisIndex
 from streams.settings import Settings
 from tests.conftest import make_settings
 from tests.unit.test_hard_cases import EDITED, EXCERPT, SAME_EVENT, SPUN, UNRELATED, WIRE
@@ -336,3 +340,56 @@ def test_article_numbers_stay_dense_when_a_batch_holds_replays(settings: Setting
     assert [v.sequence for v in first] == [1, 2]
     assert [(v.sequence, v.replayed) for v in replayed] == [(1, True), (2, True), (3, False)]
     assert size == 3
+
+
+def band_buckets(client: redis.Redis, prefix: str) -> list[bytes]:
+    """Every bucket of the band table (``<prefix>:b:<key>``), as its raw bytes."""
+    buckets = []
+    for key in client.scan_iter(match=f"{prefix}:b:*", count=1000):
+        value = client.get(key)
+        assert value is not None and len(value) == BUCKET_BYTES * BUCKETS_PER_KEY
+        buckets.extend(value[i : i + BUCKET_BYTES] for i in range(0, len(value), BUCKET_BYTES))
+    return buckets
+
+
+def test_a_full_band_table_forgets_its_oldest_bands_first_and_counts_them(redis_url: str):
+    """Past capacity each bucket's ring overwrites its oldest entry: the newest articles are still found,
+    the oldest are not, every bucket keeps its one empty slot, and the evictions are counted."""
+    settings = make_settings(None, redis_url, namespace="full")
+    config = dataclasses.replace(index_config(settings), capacity=10)  # 2 keys: 56 buckets of 23 entries
+    template = fp(settings, WIRE, "https://t.example/1")
+    made = random_fingerprints(np.random.default_rng(3), 120, template)
+
+    async def go() -> tuple[list, list]:
+        index = RedisIndex(aioredis.Redis.from_url(redis_url), config)
+        await index.open()
+        try:
+            first = await index.decide_many(
+                [(f, f"a{i}", f"https://a.example/{i}") for i, f in enumerate(made)]
+            )
+            # The same signatures and bands again, under new URLs and exact keys: only LSH can match them.
+            again = [
+                dataclasses.replace(f, url_key=f"{i + 1:08x}" * 4, exact_key=f"{i + 9999:08x}" * 4)
+                for i, f in enumerate(made)
+            ]
+            oldest, newest = again[:3], again[-3:]
+            return first, await index.decide_many(
+                [(f, f"b{i}", f"https://b.example/{i}") for i, f in enumerate(oldest + newest)]
+            )
+        finally:
+            await index.close()
+
+    first, second = run(go())
+    assert all(v.status == "unique" for v in first)
+    assert [v.status for v in second] == ["unique"] * 3 + ["duplicate"] * 3
+    assert [v.duplicate_of for v in second[3:]] == ["a117", "a118", "a119"]
+    client = redis.Redis.from_url(redis_url)
+    evicted = int(client.hget(f"{config.prefix}:meta", "evicted") or 0)
+    assert evicted > 0
+    slots = [bucket[i : i + SLOT_BYTES] for bucket in band_buckets(client, config.prefix)
+             for i in range(0, BUCKET_BYTES, SLOT_BYTES)]  # fmt: skip
+    empty = [s == bytes(SLOT_BYTES) for s in slots]
+    assert sum(empty) == len(slots) // BUCKET_SLOTS  # one hole per bucket, every other slot taken
+    assert all(s[0] & 0x80 for s, e in zip(slots, empty, strict=True) if not e)  # checks have the top bit
+    # 123 unique articles of 56 bands: each band entry was written once, and kept or evicted.
+    assert sum(not e for e in empty) + evicted == 123 * len(template.band_hashes)

@@ -75,6 +75,7 @@ def full_report() -> dict[str, Any]:
                     "batch_us_per_article": {"p50": 202.2, "p99": 489.2},
                     "redis_us_per_article": 168.5,
                     "redis_bytes_per_article": 1092.0,
+                    "band_evictions": 0,
                 },
                 {
                     "indexed_articles": 2000,
@@ -178,8 +179,8 @@ def test_every_part_shows_the_numbers_of_the_report():
     ]
     assert tables["articles/unique"] == [["500", "350", "812", "1,161", "0.0156", "0.016", "95.4"]]
     assert tables["indexed articles/index us/article"] == [
-        ["1,000", "214.9", "202.2", "489.2", "168.5", "1,092"],
-        ["2,000", "42.9", "40.0", "79.7", "-", "1,004"],
+        ["1,000", "214.9", "202.2", "489.2", "168.5", "1,092", "0"],
+        ["2,000", "42.9", "40.0", "79.7", "-", "1,004", "-"],  # a report from before the band table
     ]
     assert tables["pipeline/articles/s"] == [
         ["naive: datasketch + its Redis storage", "176", "12,952", "30.040", "29.4"],

@@ -1,21 +1,35 @@
-"""The script's packed band argument says the same as the (shard, field) pairs it replaced."""
+"""The script's packed band argument, and the band table's layout shared by index.py and decide.lua."""
 
 from __future__ import annotations
 
+import re
 import struct
+from importlib import resources
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.index import packed_bands
+from streams import index
+from streams.index import BUCKET_BYTES, BUCKETS_PER_KEY, packed_bands
 
 
 @given(
     st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=80),
-    st.integers(min_value=4, max_value=32),
+    st.integers(min_value=1, max_value=2**27),
 )
-def test_packed_bands_hold_each_bands_shard_and_field(values: list[int], bits: int) -> None:
-    packed = packed_bands(tuple(values), bits)
+def test_packed_bands_hold_each_bands_bucket_and_check(values: list[int], table_keys: int) -> None:
+    packed = packed_bands(tuple(values), table_keys)
     assert len(packed) == 8 * len(values)
-    pairs = [struct.unpack_from(">II", packed, 8 * i) for i in range(len(values))]
-    assert pairs == [(value >> (64 - bits), value & 0xFFFFFF) for value in values]
+    triples = [struct.unpack_from(">IHH", packed, 8 * i) for i in range(len(values))]
+    buckets = [(value >> 16) % (table_keys * BUCKETS_PER_KEY) for value in values]
+    assert triples == [
+        (bucket // BUCKETS_PER_KEY, bucket % BUCKETS_PER_KEY * BUCKET_BYTES, value & 0x7FFF | 0x8000)
+        for value, bucket in zip(values, buckets, strict=True)
+    ]
+
+
+def test_the_script_lays_out_the_band_table_as_index_py_does() -> None:
+    script = resources.files("streams").joinpath("lua/decide.lua").read_text(encoding="utf-8")
+    found = re.search(r"local SLOTS, SLOT_BYTES, BUCKETS_PER_KEY = (\d+), (\d+), (\d+)", script)
+    assert found is not None
+    assert tuple(int(x) for x in found.groups()) == (index.BUCKET_SLOTS, index.SLOT_BYTES, BUCKETS_PER_KEY)
