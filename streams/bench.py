@@ -17,7 +17,7 @@ parts, so it never touches a Redis of yours) and measures five things on the sam
    encoding the decision.
 3. **Index memory**: Redis ``used_memory`` after indexing the N articles minus before, per article,
    with Redis commands (``INFO commandstats``, script-internal calls included) and client round trips
-   per article. ``index_capacity`` is set to N: it sizes the small hashes the index lives in.
+   per article. ``index_capacity`` is set to N: it sizes the band table and the small hashes.
 4. **Growth**: the index call's cost after 10k, 100k and 1M articles; the filler articles are random
    fingerprints sent through the same Lua script in big pipelines.
 5. **Baseline**: the naive datasketch pipeline (``MinHash.update`` per shingle, ``MinHashLSH`` at 0.8

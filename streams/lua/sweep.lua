@@ -1,5 +1,6 @@
 #!lua flags=allow-oom
--- Removes the index entries and records that have left the retention window, a slice at a time.
+-- Removes the small-hash entries (id, URL, exact) and records that have left the retention window, a
+-- slice at a time. The band table needs no sweep: its rings overwrite the entries that left first.
 --
 -- An entry is live while its article number is at least the first number of the oldest live generation
 -- (see decide.lua); lookups already skip the others, and this script reclaims their memory. Each call
