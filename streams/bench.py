@@ -528,7 +528,9 @@ def run_end_to_end(
     run_dir = workdir / f"e2e-{tag}"
     run_dir.mkdir(parents=True)
     with start_broker(run_dir) as broker, start_redis(run_dir) as redis_server:
-        settings = bench_settings(base, broker.url, redis_server.url, len(flood), tag)
+        # Room for the flood and the paced run after it (up to half as many again, and its copies are
+        # fewer): the index stays within its capacity, as a deployment sized for its window would.
+        settings = bench_settings(base, broker.url, redis_server.url, 2 * len(flood), tag)
         create_topics(
             broker.bootstrap, [settings.topic_raw, *settings.output_topics], settings.topic_partitions
         )
