@@ -537,7 +537,7 @@ def run_end_to_end(
         ports = [free_port() for _ in range(workers)]
         procs = [
             WorkerProcess(
-                settings_env(settings, STREAMS_WEB_PORT=str(port), APP_DATADIR=str(run_dir / "faust")),
+                settings_env(settings, STREAMS_WEB_PORT=str(port)),
                 run_dir / f"worker-{i}.log",
             ).start()
             for i, port in enumerate(ports)

@@ -369,10 +369,11 @@ def worker_env(
 
 
 class WorkerProcess:
-    """A ``streams worker`` subprocess with its log in a file."""
+    """A ``streams worker`` subprocess with its log in a file, and Faust's data folder beside it (unless
+    ``APP_DATADIR`` says otherwise; Faust's own default, ``<app id>-data``, is in the working directory)."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = env
+        self.env = {"APP_DATADIR": str(log_path.with_name(f"{log_path.stem}-data")), **env}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 

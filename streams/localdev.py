@@ -107,8 +107,6 @@ def local_stack(
                 port,
                 STREAMS_BROKER_SESSION_TIMEOUT_SECONDS="6",
                 STREAMS_TOPIC_PARTITIONS=str(partitions),
-                # Faust's data folder beside the logs, not its default (``<app id>-data`` in the cwd).
-                APP_DATADIR=str(root / f"worker-{n}-data"),
             )
             proc = WorkerProcess(env, root / f"worker-{n}.log").start()
             started.append(proc)

@@ -99,8 +99,6 @@ def worker_factory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     def start(settings: Settings, name: str = "worker", **extra_env: str) -> WorkerProcess:
         env = dict(os.environ)
         env.update(settings_env(settings, STREAMS_WEB_PORT=str(free_port()), PYTHONUNBUFFERED="1"))
-        # Faust's data folder (its default is ``<app id>-data`` in the working directory) with the logs.
-        env["APP_DATADIR"] = str(tmp_path / f"{name}-{len(started)}-data")
         env.update(extra_env)
         proc = WorkerProcess(env, tmp_path / f"{name}-{len(started)}.log").start()
         started.append(proc)

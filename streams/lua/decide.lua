@@ -64,7 +64,6 @@ local table_prefix = prefix .. ':b:'
 local SLOTS, SLOT_BYTES, BUCKETS_PER_KEY = 24, 6, 28
 local BUCKET_BYTES = SLOTS * SLOT_BYTES
 local EMPTY_SLOT = string.rep('\0', SLOT_BYTES)
-local EMPTY_KEY = string.rep('\0', BUCKET_BYTES * BUCKETS_PER_KEY)
 local EMPTY_BUCKET = string.rep('\0', BUCKET_BYTES)
 -- Per band of the article being decided (reused from one article to the next), and the article that
 -- last wrote each bucket in this call.
@@ -72,6 +71,7 @@ local band_keys, band_offsets, band_checks, band_slots, band_buckets, last_write
 local evicted = 0
 -- A slot keeps an article number's low 32 bits: the number is the latest one reserved with those bits.
 local function full_number(low) return reserved - ((reserved - low) % 4294967296) end
+local function read_bucket(key, offset) return redis.call('GETRANGE', key, offset, offset + BUCKET_BYTES - 1) end
 local function record_key(iid) return record_prefix .. math.floor(iid / 128) end
 
 local function lookup(shard, field)
@@ -199,7 +199,7 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
   for b = 1, nbands do
     local tkey, offset, check = struct.unpack('>I4I2c2', packed_bands, 8 * b - 7)
     local key = table_prefix .. tkey
-    local slots = redis.call('GETRANGE', key, offset, offset + BUCKET_BYTES - 1)
+    local slots = read_bucket(key, offset)
     band_keys[b], band_offsets[b], band_checks[b], band_slots[b] = key, offset, check, slots
     band_buckets[b] = tkey * 65536 + offset
     local pos = 1
@@ -263,11 +263,11 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
     local slots = band_slots[b]
     if last_writer[bucket] == iid then
       -- Another band of this article fell in the same bucket: read it again, with that band's entry.
-      slots = redis.call('GETRANGE', key, offset, offset + BUCKET_BYTES - 1)
+      slots = read_bucket(key, offset)
     elseif slots == '' then
       -- A key no article has written yet: created at its full size (unless an earlier band of this
       -- article just did), so Redis allocates it once.
-      redis.call('SET', key, EMPTY_KEY, 'NX')
+      redis.call('SET', key, string.rep('\0', BUCKET_BYTES * BUCKETS_PER_KEY), 'NX')
       slots = EMPTY_BUCKET
     end
     last_writer[bucket] = iid

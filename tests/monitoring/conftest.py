@@ -44,7 +44,6 @@ def monitored_stack(
 
     env = dict(os.environ)
     env.update(settings_env(settings, STREAMS_WEB_PORT=str(web_port), PYTHONUNBUFFERED="1"))
-    env["APP_DATADIR"] = str(workdir / "faust-data")  # not Faust's default, ``<app id>-data`` in the cwd
     worker = WorkerProcess(env, workdir / "worker.log").start()
     stack = MonitoredStack(f"http://127.0.0.1:{web_port}", worker.log_path, prometheus)
     try:
