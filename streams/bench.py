@@ -438,6 +438,9 @@ def worker_stage_seconds(port: int) -> dict[str, tuple[float, float]]:
     return stages
 
 
+PRODUCERS = ("confluent-kafka", "kafka-python")
+
+
 class Producer:
     """kafka-python producer of pre-serialised items; every send is stamped and confirmed."""
 
@@ -464,9 +467,72 @@ class Producer:
     def _failed(self, _: BaseException) -> None:
         self.failed += 1
 
+    def flush(self, timeout: float) -> None:
+        self.producer.flush(timeout)
+
     def close(self) -> None:
         self.producer.flush(120)
         self.producer.close(30)
+
+
+class ConfluentProducer:
+    """The same producer on librdkafka (confluent-kafka): the crawler's load without its Python cost.
+
+    The bench's producer shares the two cores with the pipeline it measures; at the paced rate
+    kafka-python costs several hundred microseconds of this process's CPU per article (its sender thread
+    and wake-ups per request), which a crawler on its own machine would not take from the workers.
+    The partitioner is murmur2, kafka-python's and the Java client's, so keys land where they did.
+    """
+
+    def __init__(self, bootstrap: str, topic: str, linger_ms: int) -> None:
+        from confluent_kafka import Producer as RdKafkaProducer
+
+        self.topic = topic
+        self.failed = 0
+        self.rdkafka = RdKafkaProducer(
+            {
+                "bootstrap.servers": bootstrap,
+                "acks": "all",
+                "linger.ms": linger_ms,
+                "partitioner": "murmur2_random",
+                "message.max.bytes": 8 * 1024 * 1024,
+                "batch.size": 1024 * 1024,
+                "queue.buffering.max.kbytes": 1024 * 1024,
+                "message.send.max.retries": 5,
+            }
+        )
+
+    def send(self, item: Item) -> int:
+        now_ms = int(time.time() * 1000)
+        while True:
+            try:
+                self.rdkafka.produce(
+                    self.topic, item.payload, item.key, timestamp=now_ms, on_delivery=self._delivered
+                )
+                break
+            except BufferError:  # the local queue is full: let deliveries drain it
+                self.rdkafka.poll(0.05)
+        self.rdkafka.poll(0)  # serve delivery callbacks; never blocks
+        return now_ms
+
+    def _delivered(self, error: Any, _message: Any) -> None:
+        if error is not None:
+            self.failed += 1
+
+    def flush(self, timeout: float) -> None:
+        self.rdkafka.flush(timeout)
+
+    def close(self) -> None:
+        self.rdkafka.flush(120)
+
+
+def make_producer(kind: str, bootstrap: str, topic: str, linger_ms: int) -> Producer | ConfluentProducer:
+    """The bench's producer of raw articles: ``confluent-kafka`` (the default) or ``kafka-python``."""
+    if kind == "kafka-python":
+        return Producer(bootstrap, topic, linger_ms)
+    if kind == "confluent-kafka":
+        return ConfluentProducer(bootstrap, topic, linger_ms)
+    raise ValueError(f"unknown producer {kind!r}; expected one of {', '.join(PRODUCERS)}")
 
 
 @dataclass
@@ -519,6 +585,7 @@ def run_end_to_end(
     paced_seconds: float,
     workdir: Path,
     bar: Progress,
+    producer_kind: str = PRODUCERS[0],
 ) -> dict[str, Any]:
     """Part 1 for one worker count: join, flood, then produce at half the measured rate."""
     from streams.cli import WorkerProcess
@@ -548,16 +615,18 @@ def run_end_to_end(
             stack = StackProcesses(
                 broker.pid, redis_server.pid, [p.process.pid if p.process else None for p in procs]
             )
-            join_seconds = wait_for_workers(broker.bootstrap, settings, ports, procs, reader, bar)
+            join_seconds = wait_for_workers(
+                broker.bootstrap, settings, ports, procs, reader, bar, producer_kind
+            )
             # The flood: as fast as one producer can send, into a joined group.
-            producer = Producer(broker.bootstrap, settings.topic_raw, linger_ms=20)
+            producer = make_producer(producer_kind, broker.bootstrap, settings.topic_raw, linger_ms=20)
             produced: dict[bytes, int] = {}
             cpu_before = stack.cpu()
             task = bar.add_task(f"{workers} worker(s): flood", total=len(flood))
             started = time.perf_counter()
             for item in flood:
                 produced[item.key] = producer.send(item)
-            producer.producer.flush(120)
+            producer.flush(120)
             produce_seconds = time.perf_counter() - started
             reader.wait_for(list(produced), 600.0, lambda n: bar.advance(task, n))
             cpu_after = stack.cpu()
@@ -578,7 +647,15 @@ def run_end_to_end(
             rate = max(1.0, flood_result["articles_per_s"] / 2)
             paced_items = paced_source(max(10, int(rate * paced_seconds)))
             paced = run_paced(
-                broker.bootstrap, settings.topic_raw, paced_items, rate, reader, bar, workers, stack
+                broker.bootstrap,
+                settings.topic_raw,
+                paced_items,
+                rate,
+                reader,
+                bar,
+                workers,
+                stack,
+                producer_kind,
             )
             stages = merge_stage_metrics([worker_stage_seconds(port) for port in ports])
         finally:
@@ -604,6 +681,7 @@ def wait_for_workers(
     procs: Sequence[Any],
     reader: DecisionReader,
     bar: Progress,
+    producer_kind: str = PRODUCERS[0],
 ) -> float:
     """Send warm-up articles until every worker has decided some, then until all warm-ups are back.
 
@@ -614,7 +692,7 @@ def wait_for_workers(
 
     warm = [item_of(dict(a, id=f"warmup-{i}", url=f"https://warmup.example/{i}")) for i, a in
             enumerate(generate_stream(40, duplicate_share=0.0, seed=4242, same_event_share=0.0))]  # fmt: skip
-    producer = Producer(bootstrap, settings.topic_raw, linger_ms=0)
+    producer = make_producer(producer_kind, bootstrap, settings.topic_raw, linger_ms=0)
     task = bar.add_task(f"{len(ports)} worker(s): joining", total=len(ports))
     started = time.monotonic()
     sent: list[bytes] = []
@@ -629,7 +707,7 @@ def wait_for_workers(
             item = warm[i % len(warm)]
             if i < len(warm):
                 producer.send(item)
-                producer.producer.flush(10)
+                producer.flush(10)
                 sent.append(item.key)
             i += 1
             for n, port in enumerate(ports):
@@ -652,9 +730,11 @@ def run_paced(
     bar: Progress,
     workers: int,
     stack: StackProcesses | None = None,
+    producer_kind: str = PRODUCERS[0],
 ) -> dict[str, Any]:
     """Produce at a fixed rate (the crawler's steady state) and report the latency percentiles."""
-    producer = Producer(bootstrap, topic, linger_ms=5)  # a crawler batches a little (its default is 20)
+    # A crawler batches a little (streams.client.ArticleProducer lingers 20 ms by default).
+    producer = make_producer(producer_kind, bootstrap, topic, linger_ms=5)
     # A full collection of this process's heap (the articles, the decisions read so far) stalls the
     # pacing loop for tens of milliseconds, which then sends a burst: frozen, the heap is not scanned.
     gc.collect()
@@ -669,7 +749,7 @@ def run_paced(
             if delay > 0:
                 time.sleep(delay)
             produced[item.key] = producer.send(item)
-        producer.producer.flush(120)
+        producer.flush(120)
         produce_seconds = time.perf_counter() - start
         reader.wait_for(list(produced), 300.0, lambda n: bar.advance(task, n))
     finally:
@@ -1316,6 +1396,7 @@ class BenchOptions:
     skip_growth: bool
     skip_baseline: bool
     seed: int
+    producer: str = PRODUCERS[0]
 
 
 async def run_bench(settings: Settings, options: BenchOptions, console: Console) -> dict[str, Any]:
@@ -1350,6 +1431,7 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
             "articles": n,
             "html_inputs": sum(i.is_html for i in items),
             "mean_payload_bytes": round(statistics.fmean(len(i.payload) for i in items)),
+            "producer": options.producer,
         }
 
         def paced_source(count: int) -> list[Item]:
@@ -1371,6 +1453,7 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
                     options.paced_seconds,
                     workdir,
                     bar,
+                    options.producer,
                 )
                 report["end_to_end"][f"workers_{workers}"] = result
         with start_redis(workdir / "redis") as redis_server:
@@ -1456,6 +1539,8 @@ def register(app: faust.App, settings: Settings) -> None:
         option("--skip-growth", is_flag=True, help="Skip part 4 (filling the index to 1M takes minutes)."),
         option("--skip-baseline", is_flag=True, help="Skip part 5."),
         option("--seed", type=int, default=1, show_default=True, help="Seed of the synthetic articles."),
+        option("--producer", type=click.Choice(PRODUCERS), default=PRODUCERS[0], show_default=True,
+               help="Client that produces the raw articles end to end (it shares the cores it measures)."),
         option("--json", "as_json", is_flag=True,
                help="Print the report as JSON on stdout (progress on stderr)."),
         option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -1475,6 +1560,7 @@ def register(app: faust.App, settings: Settings) -> None:
         skip_growth: bool,
         skip_baseline: bool,
         seed: int,
+        producer: str,
         as_json: bool,
         output_path: Path | None,
         markdown_path: Path | None,
@@ -1486,7 +1572,7 @@ def register(app: faust.App, settings: Settings) -> None:
         options = BenchOptions(
             articles=articles, input_path=input_path, workers=worker_counts, paced_seconds=paced_seconds,
             baseline_articles=baseline_articles, growth_points=_int_list(growth_points), skip_e2e=skip_e2e,
-            skip_growth=skip_growth, skip_baseline=skip_baseline, seed=seed,
+            skip_growth=skip_growth, skip_baseline=skip_baseline, seed=seed, producer=producer,
         )  # fmt: skip
         console = Console(stderr=as_json, width=None if sys.stdout.isatty() else 150)
         report = await run_bench(settings, options, console)
