@@ -524,6 +524,7 @@ class ConfluentProducer:
 
     def close(self) -> None:
         self.rdkafka.flush(120)
+        self.rdkafka.close()  # else its threads outlive the broker and log every failed reconnect
 
 
 def make_producer(kind: str, bootstrap: str, topic: str, linger_ms: int) -> Producer | ConfluentProducer:
