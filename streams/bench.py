@@ -5,7 +5,7 @@ parts, so it never touches a Redis of yours) and measures five things on the sam
 
 1. **End to end** through the broker and ``streams worker`` processes: the workers are started and
    the bench waits until every one of them has been assigned partitions and decided warm-up articles;
-   then it produces N articles as fast as it can into ``articles.raw`` (one process, kafka-python,
+   then it produces N articles as fast as it can into ``articles.raw`` (one process, librdkafka by default,
    its own CPU included in the machine's load) and reads every decision back from the output topics.
    Throughput is N / (last decision's timestamp - first article's timestamp); latency is, per article,
    the output record's timestamp minus the input record's (both Kafka CreateTime on this machine's
