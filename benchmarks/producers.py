@@ -3,9 +3,9 @@
 ``streams bench`` produces its articles on the same two cores as the pipeline it measures, so the
 producer's own CPU is taken from the workers, the broker and Redis. This paces ``--rate`` messages a
 second of ``--value-bytes`` each (about an article's JSON) for ``--seconds`` into a fresh tansu (memory
-storage, 4 partitions), once per client and round, alternated, with the settings the bench uses at
-the paced rate (acks all, linger 5 ms, keyed), and prints the producer's CPU per message (this
-process's user+system time, every thread) and the broker's (``/proc``):
+storage, 4 partitions), once per client and round, alternated, through the bench's own producer
+classes at the paced rate's settings (acks all, linger 5 ms, keyed), and prints the producer's CPU
+per message (this process's user+system time, every thread) and the broker's (``/proc``):
 
 * ``confluent-kafka`` (librdkafka; what ``streams bench`` uses by default),
 * ``kafka-python`` (what it used before; ``streams bench --producer kafka-python``),
@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from streams.bench import process_cpu_seconds
+from streams.bench import Item, make_producer, process_cpu_seconds
 from streams.localstack import create_topics, start_broker
 
 TOPIC = "raw"
@@ -41,7 +41,7 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def pace(send: Callable[[int], None], count: int, rate: float) -> None:
+def pace(send: Callable[[int], object], count: int, rate: float) -> None:
     start = time.perf_counter()
     for i in range(count):
         delay = start + i / rate - time.perf_counter()
@@ -50,35 +50,18 @@ def pace(send: Callable[[int], None], count: int, rate: float) -> None:
         send(i)
 
 
-def run_kafka_python(bootstrap: str, count: int, rate: float, value: bytes) -> None:
-    from kafka import KafkaProducer
+def run_bench_producer(kind: str) -> Callable[[str, int, float, bytes], None]:
+    """The bench's own producer class of that kind (``streams.bench.make_producer``), as it paces."""
 
-    producer = KafkaProducer(
-        bootstrap_servers=[bootstrap], acks="all", linger_ms=5, batch_size=1 << 20, max_request_size=8 << 20
-    )
+    def run(bootstrap: str, count: int, rate: float, value: bytes) -> None:
+        producer = make_producer(kind, bootstrap, TOPIC, linger_ms=5)
+        items = [Item(b"k%d" % i, value, f"k{i}", False) for i in range(count)]
+        pace(lambda i: producer.send(items[i]), count, rate)
+        producer.close()
+        if producer.failed:
+            raise SystemExit(f"{kind}: {producer.failed} messages were not delivered")
 
-    def send(i: int) -> None:
-        producer.send(TOPIC, key=b"k%d" % i, value=value, timestamp_ms=int(time.time() * 1000))
-
-    pace(send, count, rate)
-    producer.flush()
-    producer.close()
-
-
-def run_confluent(bootstrap: str, count: int, rate: float, value: bytes) -> None:
-    from confluent_kafka import Producer
-
-    producer = Producer(
-        {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5, "partitioner": "murmur2_random"}
-    )
-
-    def send(i: int) -> None:
-        producer.produce(TOPIC, value, b"k%d" % i, timestamp=int(time.time() * 1000))
-        producer.poll(0)
-
-    pace(send, count, rate)
-    producer.flush(60)
-    producer.close()
+    return run
 
 
 def run_aiokafka(bootstrap: str, count: int, rate: float, value: bytes) -> None:
@@ -108,8 +91,8 @@ def run_aiokafka(bootstrap: str, count: int, rate: float, value: bytes) -> None:
 
 
 RUNNERS: dict[str, Callable[[str, int, float, bytes], None]] = {
-    "confluent-kafka": run_confluent,
-    "kafka-python": run_kafka_python,
+    "confluent-kafka": run_bench_producer("confluent-kafka"),
+    "kafka-python": run_bench_producer("kafka-python"),
     "aiokafka": run_aiokafka,
 }
 
