@@ -29,11 +29,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from streams.bench import Item, make_producer, process_cpu_seconds
+from streams.bench import PRODUCERS, Item, make_producer, process_cpu_seconds
 from streams.localstack import create_topics, start_broker
 
 TOPIC = "raw"
-CLIENTS = ("confluent-kafka", "kafka-python", "aiokafka")
 
 
 def own_cpu_seconds() -> float:
@@ -91,8 +90,7 @@ def run_aiokafka(bootstrap: str, count: int, rate: float, value: bytes) -> None:
 
 
 RUNNERS: dict[str, Callable[[str, int, float, bytes], None]] = {
-    "confluent-kafka": run_bench_producer("confluent-kafka"),
-    "kafka-python": run_bench_producer("kafka-python"),
+    **{kind: run_bench_producer(kind) for kind in PRODUCERS},
     "aiokafka": run_aiokafka,
 }
 
@@ -125,7 +123,7 @@ def main() -> None:
     value = os.urandom(args.value_bytes // 2).hex().encode()
     results = []
     for round_no in range(1, args.rounds + 1):
-        for client in CLIENTS:
+        for client in RUNNERS:
             row = {"round": round_no, "client": client, **measure(client, args.rate, args.seconds, value)}
             results.append(row)
             if not args.json:
