@@ -7,6 +7,7 @@ and the benchmarks.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -119,6 +120,9 @@ class CleanText:
     word_count: int
 
 
+# An article's URL is made canonical two or three times within microseconds (its default id, its URL key,
+# the canonical URL of its decision): remembered, the later calls cost a dictionary look-up.
+@functools.lru_cache(maxsize=256)
 def canonical_url(url: str) -> str:
     """The URL that names a page, whatever campaign or crawl led to it.
 
