@@ -1,8 +1,9 @@
 """Instructions per article of the worker's CPU half (parse, clean, fingerprint), counted by callgrind.
 
 On a shared machine a change of a few percent drowns in the noise of timings; valgrind's callgrind
-counts the instructions a process runs, which repeat to within a few hundredths of a percent for the
-same code, inputs and hash seed (``PYTHONHASHSEED=0``), whatever else the machine is doing. Each
+counts the instructions a process runs, whatever else the machine is doing. For the same code, inputs
+and hash seed (``PYTHONHASHSEED=0``) the count per article moved by 0.1-1.2% between runs (addresses
+still differ from run to run), against 5-10% for timings here: run it twice. Each
 implementation runs ``Deduplicator.prepare_many`` in batches of 64 over the first N and the first 3N
 synthetic text articles (written to a file first, outside callgrind; HTML pages would go to a process
 of their own, which callgrind would not follow);
