@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from streams.bench import PRODUCERS, Item, make_producer, process_cpu_seconds
+from streams.bench import PRODUCERS, Item, make_producer, paced, process_cpu_seconds
 from streams.localstack import create_topics, start_broker
 
 TOPIC = "raw"
@@ -40,22 +40,14 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def pace(send: Callable[[int], object], count: int, rate: float) -> None:
-    start = time.perf_counter()
-    for i in range(count):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        send(i)
-
-
 def run_bench_producer(kind: str) -> Callable[[str, int, float, bytes], None]:
     """The bench's own producer class of that kind (``streams.bench.make_producer``), as it paces."""
 
     def run(bootstrap: str, count: int, rate: float, value: bytes) -> None:
         producer = make_producer(kind, bootstrap, TOPIC, linger_ms=5)
         items = [Item(b"k%d" % i, value, f"k{i}", False) for i in range(count)]
-        pace(lambda i: producer.send(items[i]), count, rate)
+        for item in paced(items, rate):
+            producer.send(item)
         producer.close()
         if producer.failed:
             raise SystemExit(f"{kind}: {producer.failed} messages were not delivered")

@@ -48,7 +48,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import faust
@@ -722,6 +722,20 @@ def wait_for_workers(
     return time.monotonic() - started
 
 
+_T = TypeVar("_T")
+
+
+def paced(items: Sequence[_T], rate: float) -> Iterator[_T]:
+    """Each item at its turn, ``rate`` a second from the first: a late one is not waited for, an early
+    one sleeps until its time, so a stall is caught up with at once rather than spread out."""
+    start = time.perf_counter()
+    for i, item in enumerate(items):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        yield item
+
+
 def run_paced(
     bootstrap: str,
     topic: str,
@@ -745,10 +759,7 @@ def run_paced(
     task = bar.add_task(f"{workers} worker(s): {rate:,.0f}/s paced", total=len(items))
     start = time.perf_counter()
     try:
-        for i, item in enumerate(items):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
+        for item in paced(items, rate):
             produced[item.key] = producer.send(item)
         producer.flush(120)
         produce_seconds = time.perf_counter() - start

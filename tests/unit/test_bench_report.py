@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from streams.bench import markdown_report, report_tables, target_rows
+from streams.bench import markdown_report, paced, report_tables, target_rows
 
 Parsed = list[tuple[list[str], list[list[str]]]]
 
@@ -229,3 +229,9 @@ def test_an_empty_report_has_no_tables():
     """A report without any part renders no table in either renderer."""
     assert report_tables({}) == []
     assert markdown_report({}) == "\n"
+
+
+def test_paced_yields_every_item_once_in_order() -> None:
+    items = [f"article-{i}" for i in range(50)]
+    assert list(paced(items, rate=1e9)) == items
+    assert list(paced([], rate=1.0)) == []
