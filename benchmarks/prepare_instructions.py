@@ -3,11 +3,12 @@
 On a shared machine a change of a few percent drowns in the noise of timings; valgrind's callgrind
 counts the instructions a process runs, whatever else the machine is doing. For the same code, inputs
 and hash seed (``PYTHONHASHSEED=0``) the count per article moved by 0.1-1.2% between runs (addresses
-still differ from run to run), against 5-10% for timings here: run it twice. Each
-implementation runs ``Deduplicator.prepare_many`` in batches of 64 over the first N and the first 3N
-synthetic text articles (written to a file first, outside callgrind; HTML pages would go to a process
-of their own, which callgrind would not follow);
-the difference of the two counts is the cost of 2N articles without the start-up. ``--baseline REV``
+still differ from run to run), against 5-10% for timings here: run it twice.
+
+Each implementation runs ``Deduplicator.prepare_many`` in batches of 64 over the first N and the first
+3N synthetic text articles (written to a file first, outside callgrind; HTML pages would go to a process
+of their own, which callgrind would not follow); the difference of the two counts is the cost of 2N
+articles without the start-up. ``--baseline REV``
 also counts REV's code, checked out beside the working tree (it must have the same compiled core: the
 built extension is copied in), so the two are compared side by side in one run.
 
@@ -74,9 +75,9 @@ def count_instructions(source_root: Path, articles_file: Path, articles: int) ->
 def per_article(source_root: Path, articles_file: Path, n: int) -> float:
     """Instructions per article: the count for 3N articles minus the count for N, over 2N."""
     small, module = count_instructions(source_root, articles_file, n)
-    large, _ = count_instructions(source_root, articles_file, 3 * n)
-    if not module.startswith(str(source_root)):
+    if not module.startswith(str(source_root)):  # before the longer run, not after it
         raise SystemExit(f"the child imported {module}, not the code under {source_root}")
+    large, _ = count_instructions(source_root, articles_file, 3 * n)
     return (large - small) / (2 * n)
 
 
