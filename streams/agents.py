@@ -41,8 +41,9 @@ def encode_decision(decision: Decision) -> bytes:
     body = decision.to_dict()
     try:
         return orjson.dumps(body)
-    except TypeError:  # an integer beyond 64 bits in the crawler's extra fields: orjson refuses it
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except TypeError:  # parse_article rejects integers beyond 64 bits; a record built elsewhere may not
+        # allow_nan=False: a ValueError (a bug of ours, logged) rather than Infinity, which is not JSON.
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 class DedupWorker:
@@ -52,7 +53,7 @@ class DedupWorker:
         self.settings = settings
         self.topics = topics
         self.metrics = metrics
-        self.sources = SourceLabels(settings.source_label_limit)
+        self.sources = SourceLabels(settings.source_label_limit, on_drop=metrics.forget_source)
         self.index = RedisIndex.from_url(
             settings.redis_url.get_secret_value(),
             index_config(settings),

@@ -71,7 +71,7 @@ def strip_labels(line: bytes) -> tuple[bytes, dict[str, Any] | None]:
     """Remove the label fields from a labelled line; returns the input bytes and the labels."""
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # parse_article rejects the line with its reason
         return line, None
     if not isinstance(obj, dict) or not any(k in obj for k in LABEL_FIELDS):
         return line, None

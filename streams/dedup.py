@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from streams.cleaning import canonical_url, clean_article
+from streams.cleaning import canonical_url, clean_article, html_budget_problem
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule, article_id_for, fingerprint
 from streams.index import IndexConfig, IndexVerdict, RedisIndex
 from streams.models import (
@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _YIELD_SECONDS = 0.01  # the longest a batch's CPU work keeps the event loop from other tasks
+#: Longer texts are cleaned in the time-boxed extraction process, like HTML: cleaning costs up to about
+#: 6 us a character (mojibake on every line, docs/guarantees.md), so one text cleaned on the event loop
+#: keeps it at most about 0.1 s. (The development set's longest text has 25k characters, 99.8% of its
+#: texts have fewer than 16k.)
+INLINE_TEXT_CHARS = 16_384
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,8 @@ class PreparedArticle:
     word_count: int
     fingerprint: Fingerprint
     timings: dict[str, float] = field(default_factory=dict)
+    payload: bytes = b""  # the message as received, for a rejection by the index (id_conflict)
+    position: SourcePosition = NO_POSITION
 
 
 def prepare(
@@ -95,6 +102,16 @@ def prepare_parsed(
 ) -> PreparedArticle | Rejection:
     """Clean and fingerprint an article that passed :func:`streams.models.parse_article`."""
     t1 = time.perf_counter()
+    if not (parsed.text and parsed.text.strip()) and parsed.html:
+        problem = html_budget_problem(parsed.html)
+        if problem is not None:
+            return Rejection(
+                error="too_large",
+                message=f"{problem}: too costly to parse",
+                raw=payload,
+                position=position,
+                id=parsed.id,
+            )
     cleaned = clean_article(
         title=parsed.title,
         text=parsed.text,
@@ -127,6 +144,8 @@ def prepare_parsed(
             "clean_text" if parsed.text else "clean_html": t2 - t1,
             "fingerprint": t3 - t2,
         },
+        payload=payload,
+        position=position,
     )
 
 
@@ -138,9 +157,20 @@ def decision_time(verdict: IndexVerdict) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def to_decision(article: PreparedArticle, verdict: IndexVerdict) -> UniqueArticle | DuplicateArticle:
+def to_decision(article: PreparedArticle, verdict: IndexVerdict) -> Decision:
     """The output record for an article and the index's verdict on it."""
     raw = article.raw
+    if verdict.status == "id_conflict":
+        return Rejection(
+            error="id_conflict",
+            message=(
+                f"id {article.article_id[:100]!r} already names an article with another canonical URL or"
+                " other words; give each article its own id"
+            ),
+            raw=article.payload,
+            position=article.position,
+            id=article.article_id,
+        )
     if verdict.status == "unique":
         return UniqueArticle(
             id=article.article_id,
@@ -241,7 +271,8 @@ class Deduplicator:
         if isinstance(parsed, Rejection):
             return parsed
         parse_seconds = time.perf_counter() - t0
-        if parsed.text and parsed.text.strip():
+        is_text = bool(parsed.text and parsed.text.strip())
+        if is_text and len(parsed.text or "") <= INLINE_TEXT_CHARS:
             return prepare_parsed(parsed, payload, self.config, position, parse_seconds)
         loop = asyncio.get_running_loop()
         if self._pool is None:
@@ -257,20 +288,23 @@ class Deduplicator:
             return await asyncio.wait_for(future, timeout=self.settings.extraction_timeout_seconds)
         except TimeoutError:
             self._recycle_pool()
+            what = "text cleaning" if is_text else "HTML extraction"
             return Rejection(
                 error="extraction_timeout",
-                message=f"HTML extraction took longer than {self.settings.extraction_timeout_seconds}s",
+                message=f"{what} took longer than {self.settings.extraction_timeout_seconds}s",
                 raw=payload,
                 position=position,
+                id=parsed.id,
             )
         except concurrent.futures.process.BrokenProcessPool:
             # The extraction process died (out of memory on a bomb, say): reject rather than retry inline.
             self._recycle_pool()
             return Rejection(
                 error="extraction_timeout",
-                message="the HTML extraction process died on this page",
+                message="the extraction process died on this message",
                 raw=payload,
                 position=position,
+                id=parsed.id,
             )
 
     def _recycle_pool(self) -> None:

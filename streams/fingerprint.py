@@ -14,6 +14,7 @@ swapped word, and shared function-word n-grams such as "of the" no longer link u
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -339,14 +340,33 @@ def fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerprint:
         signature, count, lead, hashes = _textcore.sketch(words, *settings)
     else:  # the words are split, joined and looked up in C too
         joined, signature, count, lead, hashes = _textcore.sketch_spaced(spaced, *settings)
-    return Fingerprint(
-        url_key=url_key(url),
-        exact_key=xxhash.xxh3_128_hexdigest(joined),
-        signature=np.frombuffer(signature, dtype=np.uint32),
-        shingle_count=count,
-        band_hashes=hashes,
-        lead_signature=np.frombuffer(lead, dtype=np.uint32),
+    return _unmatchable_without_content_words(
+        Fingerprint(
+            url_key=url_key(url),
+            exact_key=xxhash.xxh3_128_hexdigest(joined),
+            signature=np.frombuffer(signature, dtype=np.uint32),
+            shingle_count=count,
+            band_hashes=hashes,
+            lead_signature=np.frombuffer(lead, dtype=np.uint32),
+        )
     )
+
+
+_NO_CONTENT_WORDS = b"\0no content words\0"
+
+
+def _unmatchable_without_content_words(fp: Fingerprint) -> Fingerprint:
+    """An article without content words (numbers, punctuation, function words: result tables, tickers)
+    matches nothing but its own URL.
+
+    All such texts would share one word key (of no words, or of a few function words) and one signature
+    (of no shingles), so different pages would be exact or near copies of each other: instead their exact
+    key is derived from their URL key, and they get no bands, so they are never a candidate.
+    """
+    if fp.shingle_count:
+        return fp
+    exact = xxhash.xxh3_128_hexdigest(_NO_CONTENT_WORDS + bytes.fromhex(fp.url_key))
+    return dataclasses.replace(fp, exact_key=exact, band_hashes=())
 
 
 @lru_cache(maxsize=16)
@@ -384,17 +404,19 @@ def fingerprint_python(text: str, url: str, params: FingerprintParams) -> Finger
     # same for a passage taken from the middle. (A minimum needs no deduplication first.)
     lead = minhash(ordered[: params.lead_shingles], params.lead_bands * params.lead_rows, params.seed + 1)
     chunks = anchored_chunks(ordered, params.chunk_divisor, params.chunk_min_shingles, params.chunk_sample)
-    return Fingerprint(
-        url_key=url_key(url),
-        exact_key=xxhash.xxh3_128_hexdigest(joined),
-        signature=signature,
-        shingle_count=int(hashes.size),
-        band_hashes=(
-            *band_hashes(signature, params.bands, params.rows),
-            *band_hashes(lead, params.lead_bands, params.lead_rows, salt=_LEAD_SALT),
-            *chunks,
-        ),
-        lead_signature=lead,
+    return _unmatchable_without_content_words(
+        Fingerprint(
+            url_key=url_key(url),
+            exact_key=xxhash.xxh3_128_hexdigest(joined),
+            signature=signature,
+            shingle_count=int(hashes.size),
+            band_hashes=(
+                *band_hashes(signature, params.bands, params.rows),
+                *band_hashes(lead, params.lead_bands, params.lead_rows, salt=_LEAD_SALT),
+                *chunks,
+            ),
+            lead_signature=lead,
+        )
     )
 
 

@@ -5,9 +5,10 @@ per article, keeps about 5 KB per article, has no expiry, and its query-then-ins
 two workers that see two copies of a story at once both call it new. This index keeps datasketch's
 idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself:
 
-* Everything lives under ``{namespace}:v3:<tag>``; the tag encodes the shingles, permutations, seed,
+* Everything lives under ``{namespace}:v4:<tag>``; the tag encodes the shingles, permutations, seed,
   bands, shard count and band table size, so a change of parameters starts a new index instead of
-  mixing signatures (v2, the layout before the band table, is not read: an upgrade starts empty).
+  mixing signatures (older layouts are not read: an upgrade starts empty; v3 keyed the id entry by the
+  id alone, v4 by the id with the article's URL and exact keys).
   The braces are a cluster hash tag: all keys of an index sit in one slot, which Lua needs.
 * Articles get a sequence number (``<prefix>:seq``) that only grows. Time is cut into generations
   (``retention / index_generations`` long); ``<prefix>:meta`` holds the index's epoch and the first
@@ -24,7 +25,7 @@ idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself
   is sized from ``index_capacity`` (the unique articles the index holds at once) to about 16 entries a
   bucket, about 9 bytes an entry, so its cost does not depend on how full it is: the listpack hashes it
   replaced cost a third more per lookup full than empty (docs/performance.md, "Growth").
-* URL, exact and id entries live in small hashes ``<prefix>:<shard>`` that Redis keeps in its compact
+* URL, exact, id and name entries live in small hashes ``<prefix>:<shard>`` that Redis keeps in its compact
   listpack encoding (a 6-byte field and the article number); the shard count is sized from
   ``index_capacity`` so a hash holds at most about 64 entries.
 * Records (``<prefix>:r:<n // 128>``) keep, for a unique article, its shingle count, URL, id and its
@@ -66,9 +67,9 @@ from redis.retry import Retry
 from streams.errors import IndexReset, IndexUnavailable
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule
 
-LAYOUT_VERSION = "v3"
+LAYOUT_VERSION = "v4"
 _LISTPACK_TARGET_ENTRIES = 64  # Redis keeps hashes of up to 128 small entries as a compact listpack.
-_KEY_ENTRIES_PER_ARTICLE = 4  # id, URL and exact entries, for duplicates too: room for a third more.
+_KEY_ENTRIES_PER_ARTICLE = 5  # id, name, URL and exact entries, for duplicates too: room for a fourth more.
 BUCKET_SLOTS = 24  # slots of a band bucket, 6 bytes each; one is always empty (decide.lua: the hole)
 SLOT_BYTES = 6
 BUCKET_BYTES = BUCKET_SLOTS * SLOT_BYTES
@@ -123,7 +124,7 @@ class IndexConfig:
 class IndexVerdict:
     """What the index decided for one article."""
 
-    status: str  # "unique" or "duplicate"
+    status: str  # "unique", "duplicate" or "id_conflict" (the id names an article with other content)
     sequence: int
     replayed: bool
     match: str | None = None  # url, exact or near
@@ -186,13 +187,19 @@ def article_args(
     """The six arguments of one article in ``decide.lua``'s ARGV (pure; see the script's header)."""
     # 128-bit keys: the first 64 bits pick the shard, 48 more make the field, so a wrong URL or exact
     # match would need a 112-bit collision.
+    # Two entries name the article: the id entry hashes the id with the content (canonical URL and exact
+    # key), so only the same article again finds it and gets its first decision replayed; the name entry
+    # hashes the id alone, so the id reused for other content is found there and refused (id_conflict):
+    # an id never carries content the index has not checked.
+    name = article_id.encode("utf-8", "surrogatepass")
     digests = (
-        xxhash.xxh3_128_digest(article_id.encode("utf-8")),
+        xxhash.xxh3_128_digest(name + b"\0" + bytes.fromhex(fp.url_key + fp.exact_key)),
         bytes.fromhex(fp.url_key),
         bytes.fromhex(fp.exact_key),
+        xxhash.xxh3_128_digest(name),
     )
     shift = 64 - shard_bits
-    keys = struct.pack(">III", *(int.from_bytes(d[:8], "big") >> shift for d in digests)) + b"".join(
+    keys = struct.pack(">IIII", *(int.from_bytes(d[:8], "big") >> shift for d in digests)) + b"".join(
         d[8:14] for d in digests
     )
     return [
@@ -269,6 +276,9 @@ def decode_reply(reply: bytes) -> IndexVerdict:
     """The :class:`IndexVerdict` in the script's reply for one article (its parts joined by NUL bytes)."""
     items = reply.decode("utf-8", "replace").split("\0")
     status = items[0]
+    if status == "id_conflict":
+        # The id names another article (by its number); nothing was written.
+        return IndexVerdict(status="id_conflict", sequence=int(items[1]), replayed=False)
     if status == "replay_lost":
         # The article was decided before but its record expired: treat as a fresh unique decision.
         return IndexVerdict(status="unique", sequence=int(items[1]), replayed=True)

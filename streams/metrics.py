@@ -2,11 +2,14 @@
 
 Names follow Prometheus conventions (``streams_*_total`` counters, ``_seconds`` in base units,
 explicit buckets). Label values are bounded: outcomes, match kinds and rejection codes are fixed
-sets, and sources go through :class:`SourceLabels`, which keeps the first N sources it sees and
-counts the rest as ``other``.
+sets, and sources go through :class:`SourceLabels`, which labels the N most frequent sources of late
+and counts the rest as ``other``.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
@@ -111,21 +114,55 @@ class Metrics:
             self.rejections.labels(code=code)
         self.redis_errors.labels(kind="unavailable")
 
+    def forget_source(self, source: str) -> None:
+        """Remove the decision series of a source that lost its label (see :class:`SourceLabels`)."""
+        for outcome in ("unique", "duplicate", "rejected"):
+            for match in ("none", "url", "exact", "near"):
+                with contextlib.suppress(KeyError):
+                    self.decisions.remove(outcome, match, source)
+
 
 class SourceLabels:
-    """Bounded label values for article sources: the first ``limit`` seen, then ``other``."""
+    """Bounded label values for article sources: the ``limit`` most frequent of late, then ``other``.
 
-    def __init__(self, limit: int) -> None:
+    Until ``limit`` sources are labelled, a new source gets its label at once. Every ``refresh_every``
+    calls the counts are halved (sources seen less than once of late are forgotten, so the table holds
+    at most ``refresh_every`` of them) and the labelled set becomes the current top ``limit``: a source
+    that grew past the early ones takes the place of one that faded, and ``on_drop`` is called with the
+    dropped label, so its series can be removed (the series stay bounded by ``limit``).
+    """
+
+    def __init__(
+        self, limit: int, refresh_every: int = 10_000, on_drop: Callable[[str], None] | None = None
+    ) -> None:
         self.limit = limit
-        self._known: set[str] = set()
+        self.refresh_every = refresh_every
+        self.on_drop = on_drop
+        self._labelled: set[str] = set()
+        self._counts: dict[str, float] = {}
+        self._calls = 0
 
     def __call__(self, source: str | None) -> str:
         if not source:
             return "unknown"
         value = source.strip().lower()[:64]
-        if value in self._known:
+        self._counts[value] = self._counts.get(value, 0.0) + 1.0
+        self._calls += 1
+        if self._calls >= self.refresh_every:
+            self._refresh()
+        if value in self._labelled:
             return value
-        if len(self._known) < self.limit:
-            self._known.add(value)
+        if len(self._labelled) < self.limit:
+            self._labelled.add(value)
             return value
         return "other"
+
+    def _refresh(self) -> None:
+        self._calls = 0
+        self._counts = {k: v / 2 for k, v in self._counts.items() if v >= 2}
+        ranked = sorted(self._counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        top = {k for k, _ in ranked[: self.limit]}
+        dropped, self._labelled = self._labelled - top, top
+        if self.on_drop is not None:
+            for label in sorted(dropped):
+                self.on_drop(label)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 Status = Literal["unique", "duplicate", "rejected"]
 MatchKind = Literal["url", "exact", "near", "id"]
@@ -30,6 +32,7 @@ REJECTION_CODES = (
     "too_large",
     "bad_encoding",
     "extraction_timeout",
+    "id_conflict",
     "internal_error",
 )
 
@@ -38,8 +41,14 @@ _MAX_NESTING = 32
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 #: Rejections carry the payload as received up to this many bytes (``raw_truncated`` says if cut).
 MAX_REJECTED_RAW_BYTES = 65_536
-_MAX_URL_CHARS = 4096
+#: The longest URL accepted, in UTF-8 bytes (the sitemaps protocol's limit): it is stored in the index
+#: record of each article, so it bounds what one article costs there (docs/guarantees.md).
+MAX_URL_BYTES = 2048
+#: The longest id accepted, in UTF-8 bytes; a longer one is rejected, never cut (cut ids would collide).
+MAX_ID_BYTES = 512
 _MAX_SHORT_FIELD_CHARS = 2048
+# Integers that every JSON consumer (and orjson, which publishes them) reads exactly: int64 and uint64.
+_MIN_INT, _MAX_INT = -(1 << 63), (1 << 64) - 1
 
 
 def utc_now_iso() -> str:
@@ -77,7 +86,11 @@ class RawArticle:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """An input that cannot be processed, with the payload as received."""
+    """An input that cannot be processed, with the payload as received.
+
+    ``id_conflict``: the id names an article already in the index whose canonical URL or words differ
+    (an id reused for other content, or a page that changed under its default id); see the README.
+    """
 
     error: str
     message: str
@@ -208,6 +221,37 @@ def _nesting_depth(payload: bytes) -> int:
     return deepest
 
 
+class _OutOfRange(ValueError):
+    """A JSON number that is not finite or not a 64-bit integer: valid JSON syntax, but no value."""
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _OutOfRange(f"number {text[:40]} is out of range (not a finite double)")
+    return value
+
+
+def _parse_int(text: str) -> int:
+    value = int(text)
+    if not _MIN_INT <= value <= _MAX_INT:
+        raise _OutOfRange(f"integer {text[:40]}... is out of range (beyond 64 bits)")
+    return value
+
+
+def _has_control(value: str) -> bool:
+    # Cc: C0 and C1 controls, NUL and DEL. Tested on the string's unique characters: O(n) in C.
+    return not value.isprintable() and any(unicodedata.category(c) == "Cc" for c in set(value))
+
+
+def without_credentials(url: str) -> str:
+    """The URL without ``user:password@``: a credential is never published nor stored in the index."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def _reject(
     code: str, message: str, payload: bytes, position: SourcePosition, article_id: str | None = None
 ) -> Rejection:
@@ -250,7 +294,11 @@ def parse_article(
     if payload.count(b"[") + payload.count(b"{") > _MAX_NESTING and _nesting_depth(payload) > _MAX_NESTING:
         return _reject("invalid_json", f"JSON nested deeper than {_MAX_NESTING} levels", payload, position)
     try:
-        obj = json.loads(decoded, parse_constant=_refuse_constant)
+        obj = json.loads(
+            decoded, parse_constant=_refuse_constant, parse_float=_parse_float, parse_int=_parse_int
+        )
+    except _OutOfRange as exc:
+        return _reject("invalid_field", str(exc), payload, position)
     except (ValueError, RecursionError) as exc:
         return _reject("invalid_json", f"not valid JSON: {exc}"[:300], payload, position)
     if not isinstance(obj, dict):
@@ -263,19 +311,34 @@ def parse_article(
     url = obj.get("url")
     if url is None or (isinstance(url, str) and not url.strip()):
         return _reject("missing_url", "the required field 'url' is missing or empty", payload, position)
-    if not isinstance(url, str) or len(url) > _MAX_URL_CHARS or "://" not in url:
+    if not isinstance(url, str) or "://" not in url:
         return _reject("invalid_url", "'url' must be an absolute http(s) URL", payload, position)
+    url = url.strip()
+    if len(url.encode("utf-8", "surrogatepass")) > MAX_URL_BYTES:
+        message = f"'url' is longer than {MAX_URL_BYTES} bytes"
+        return _reject("invalid_url", message, payload, position)
+    if _has_control(url):
+        return _reject("invalid_url", "'url' holds a control character", payload, position)
     if not url.lower().startswith(("http://", "https://")):
         return _reject("invalid_url", "'url' must use http or https", payload, position)
     if not _has_host_and_port(url):
         return _reject("invalid_url", "'url' must have a host and a valid port", payload, position)
+    url = without_credentials(url)
+    # Ids are strings; an integer is taken as its decimal string. Anything else, an id with a control
+    # character (a NUL would not survive every system downstream) or a longer one than MAX_ID_BYTES
+    # (cutting it would make two ids one) is rejected: an id is never changed.
     article_id = obj.get("id")
-    if article_id is not None and not isinstance(article_id, str | int):
+    if isinstance(article_id, int) and not isinstance(article_id, bool):
+        article_id = str(article_id)
+    if article_id is not None and not isinstance(article_id, str):
         return _reject("invalid_field", "field 'id' must be a string or an integer", payload, position)
+    if article_id and len(article_id.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
+        message = f"field 'id' is longer than {MAX_ID_BYTES} bytes"
+        return _reject("invalid_field", message, payload, position)
+    if article_id and _has_control(article_id):
+        return _reject("invalid_field", "field 'id' holds a control character", payload, position)
     # Later rejections carry the id, so a downstream consumer can join them to the crawler's record.
-    known_id = (
-        str(article_id)[:_MAX_SHORT_FIELD_CHARS] if article_id is not None and str(article_id) else None
-    )
+    known_id = article_id or None
     if known_id is None:
         from streams.fingerprint import article_id_for  # local: fingerprint imports cleaning, not models
 
@@ -295,7 +358,7 @@ def parse_article(
         return _reject("empty_text", "neither 'text' nor 'html' has content", payload, position, known_id)
     extra = {k: v for k, v in obj.items() if k not in _KNOWN_FIELDS}
     return RawArticle(
-        url=url.strip(),
+        url=url,
         id=known_id,
         title=title,
         text=text,

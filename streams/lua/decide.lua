@@ -5,8 +5,9 @@
 -- threshold, 6 containment threshold, 7 min containment shingles, 8 max candidates, 9 lead threshold,
 -- 10 lead containment threshold, 11 signature length (the rest of a signature argument is the lead
 -- signature), 12 the decision time (base-36 Unix ms), 13 number of articles; then per article:
--- id, url, shingle count, compact signature .. compact lead, the id, URL and exact keys packed (three
--- big-endian uint32 shards, then three 6-byte fields), the bands packed (per band a big-endian uint32
+-- id, url, shingle count, compact signature .. compact lead, the id, URL, exact and name keys packed
+-- (four big-endian uint32 shards, then four 6-byte fields; the id key hashes the id with the URL and
+-- exact keys, the name key the id alone: streams/index.py article_args), the bands packed (per band a big-endian uint32
 -- band table key, uint16 byte offset of its bucket in that key and the 2-byte check: packed_bands in
 -- streams/index.py).
 -- Returns {'epoch_mismatch', epoch} or one reply per article, its parts joined by NUL bytes: see
@@ -155,11 +156,13 @@ end
 local function reply(parts) return table.concat(parts, '\0') end
 
 local function decide(article_id, url, count, siglead, keys, packed_bands)
-  local id_shard, url_shard, exact_shard, id_raw, url_raw, exact_raw =
-    struct.unpack('>I4>I4>I4c6c6c6', keys)
+  local id_shard, url_shard, exact_shard, name_shard, id_raw, url_raw, exact_raw, name_raw =
+    struct.unpack('>I4>I4>I4>I4c6c6c6c6', keys)
   local id_field, url_field, exact_field = 'i' .. id_raw, 'u' .. url_raw, 'x' .. exact_raw
+  local name_field = 'n' .. name_raw
 
-  -- 1. The same article again (redelivery): the decision it got the first time.
+  -- 1. The same article again (redelivery: the same id, canonical URL and words): the decision it got
+  -- the first time.
   local seen = lookup(id_shard, id_field)
   if seen then
     local rec = get_record(tonumber(seen))
@@ -168,6 +171,9 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
     local canon = canonical_from(rec) or {'u', '0', '', ''}
     return reply({'duplicate', seen, '1', rec[3], rec[4], rec[5], rec[6], canon[4], canon[3], rec.time or ''})
   end
+  -- 1b. Its id with other content: an id names one article, so this one is refused (nothing written).
+  local named = lookup(name_shard, name_field)
+  if named then return reply({'id_conflict', named}) end
 
   seq = seq + 1
   local iid = seq
@@ -178,6 +184,7 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
     put_record(iid, 'E\0' .. decided_at .. '\0' .. canon_iid .. '\0' .. match .. '\0' .. measure .. '\0' .. sim
       .. '\0' .. thr .. '\0' .. canon[3] .. '\0' .. canon[4])
     put(id_shard, id_field, iid)
+    put(name_shard, name_field, iid)
     put(url_shard, url_field, iid)
     put(exact_shard, exact_field, iid)
     return reply({'duplicate', tostring(iid), '0', match, measure, sim, thr, canon[4], canon[3], decided_at})
@@ -255,6 +262,7 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
   -- evicted if that article is still in the window: the index is past its capacity).
   put_record(iid, 'U\0' .. decided_at .. '\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. siglead)
   put(id_shard, id_field, iid)
+  put(name_shard, name_field, iid)
   put(url_shard, url_field, iid)
   put(exact_shard, exact_field, iid)
   local entry_number = struct.pack('>I4', iid % 4294967296)

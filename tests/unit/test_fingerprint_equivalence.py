@@ -95,16 +95,23 @@ def plain_fingerprint(text: str, url: str, params: FingerprintParams) -> Fingerp
     lead = plain_minhash(
         np.unique(ordered[: params.lead_shingles]), params.lead_bands * params.lead_rows, params.seed + 1
     )
-    return Fingerprint(
-        url_key=xxhash.xxh3_128_hexdigest(cleaning.canonical_url(url).encode("utf-8")),
-        exact_key=xxhash.xxh3_128_hexdigest(" ".join(words).encode("utf-8")),
-        signature=signature,
-        shingle_count=int(hashes.size),
-        band_hashes=(
+    url_key = xxhash.xxh3_128_hexdigest(cleaning.canonical_url(url).encode("utf-8"))
+    if hashes.size == 0:  # no content words: matched by its URL only (exact key of the URL key, no bands)
+        exact_key = xxhash.xxh3_128_hexdigest(b"\0no content words\0" + bytes.fromhex(url_key))
+        bands: tuple[int, ...] = ()
+    else:
+        exact_key = xxhash.xxh3_128_hexdigest(" ".join(words).encode("utf-8"))
+        bands = (
             *plain_bands(signature, params.bands, params.rows),
             *plain_bands(lead, params.lead_bands, params.lead_rows, salt=1 << 20),
             *plain_chunks(ordered, params.chunk_divisor, params.chunk_min_shingles, params.chunk_sample),
-        ),
+        )
+    return Fingerprint(
+        url_key=url_key,
+        exact_key=exact_key,
+        signature=signature,
+        shingle_count=int(hashes.size),
+        band_hashes=bands,
         lead_signature=lead,
     )
 
