@@ -137,12 +137,15 @@ def test_compose_has_every_service():
 def test_worker_environment_names_real_settings_that_parse():
     """Every STREAMS_* variable the worker gets is a Settings field and the values validate."""
     env = service_env(compose()["services"]["worker"])
-    streams_env = {k: v for k, v in env.items() if k.startswith("STREAMS_")}
+    # Compose fills in required variables (${NAME:?message}) from the environment.
+    streams_env = {
+        k: re.sub(r"\$\{(\w+):\?[^}]*\}", r"from-\1", v) for k, v in env.items() if k.startswith("STREAMS_")
+    }
     fields = {f"STREAMS_{name.upper()}" for name in Settings.model_fields}
     assert set(streams_env) - fields == set()
     settings = Settings(**{k.removeprefix("STREAMS_").lower(): v for k, v in streams_env.items()})
     assert settings.broker == "kafka://kafka:9092"
-    assert settings.redis_url.get_secret_value() == "redis://redis:6379/0"
+    assert settings.redis_url.get_secret_value() == "redis://:from-REDIS_PASSWORD@redis:6379/0"
     assert settings.web_host == "0.0.0.0"  # noqa: S104
 
 
@@ -252,6 +255,56 @@ def test_env_example_values_are_the_defaults_except_the_compose_connections():
         if variable in active:
             expected = COMPOSE_VALUES.get(name, env_value(field.default))
             assert active[variable] == expected, variable
+
+
+def test_redis_requires_a_password_from_the_environment_and_the_worker_sends_it():
+    """Redis runs with --requirepass taken from REDIS_PASSWORD (required, no default), its health check
+    authenticates, and the worker's Redis URL carries the same variable (it wins over the env files)."""
+    services = compose()["services"]
+    command = services["redis"]["command"]
+    password = command[command.index("--requirepass") + 1]
+    assert password.startswith("${REDIS_PASSWORD:?")
+    assert services["redis"]["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")
+    url = services["worker"]["environment"]["STREAMS_REDIS_URL"]
+    assert re.fullmatch(r"redis://:\$\{REDIS_PASSWORD:\?[^}]*\}@redis:6379/0", url), url
+
+
+def test_grafana_has_no_default_admin_password():
+    """The admin password is required from the environment (${VAR:?...}), never admin/admin."""
+    value = compose()["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+    assert value.startswith("${GRAFANA_ADMIN_PASSWORD:?") and ":-" not in value
+
+
+def test_prometheus_runs_without_the_lifecycle_api():
+    """--web.enable-lifecycle would let anyone who reaches the port shut Prometheus down."""
+    command = compose()["services"]["prometheus"]["command"]
+    assert not any("enable-lifecycle" in arg for arg in command)
+
+
+def test_the_kafka_host_listener_has_a_sasl_scram_example():
+    """The compose file shows how to make the EXTERNAL listener SASL/SCRAM, next to its settings."""
+    text = COMPOSE.read_text(encoding="utf-8")
+    example = text[text.index("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP:") :][:1500]
+    for needed in ("EXTERNAL:SASL_PLAINTEXT", "KAFKA_SASL_ENABLED_MECHANISMS: SCRAM-SHA-512",
+                   "ScramLoginModule required", "kafka-configs.sh", "SCRAM-SHA-512=[password="):  # fmt: skip
+        assert needed in example, needed
+
+
+def test_the_status_page_sends_a_content_security_policy_that_allows_only_its_own_script():
+    """The policy names the page's inline script by hash and allows no other script source."""
+    import base64
+    import hashlib
+
+    from streams.web import _INLINE_SCRIPT, content_security_policy
+
+    page = (ROOT / "streams" / "static" / "status.html").read_text(encoding="utf-8")
+    policy = dict(part.strip().split(" ", 1) for part in content_security_policy(page).split(";"))
+    (script,) = _INLINE_SCRIPT.findall(page)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert policy["script-src"] == f"'sha256-{digest}'"
+    assert policy["default-src"] == "'none'" and policy["connect-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in policy["script-src"]
 
 
 if __name__ == "__main__":
