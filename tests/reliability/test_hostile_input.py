@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -187,29 +188,42 @@ def test_a_rejection_keeps_at_most_64_kib_of_the_payload_and_says_so():
 
 def pathological_page(depth: int = 80_000) -> bytes:
     """A 400 KB page of unclosed nested <div>s: lexbor's parse time grows with the square of the depth
-    (measured here: 4,000 levels 0.05 s, 16,000 levels 0.7 s; 80,000 levels is about 20 s)."""
+    (4,000 levels 0.05 s, 16,000 levels 0.7 s; 80,000 levels is about 20 s). The HTML pre-scan refuses
+    it (too_large) before it is parsed."""
     return json.dumps({"url": "https://slow.example/page", "html": "<div>" * depth + STORY}).encode()
 
 
-def test_a_page_slower_than_the_time_box_is_rejected_and_the_next_page_still_decided():
-    """The real extraction pool: the pathological page is cut off at the time box with
-    extraction_timeout, the pool is replaced, and the next HTML page is cleaned normally."""
+def slow_text(article_id: str = "slow") -> bytes:
+    """A 1.8 MB text of U+FDFA (18 characters after NFKC) and mojibake on every line: 5.5 to 14 s of
+    cleaning without a budget. Longer than INLINE_TEXT_CHARS, it is cleaned in the time-boxed process."""
+    text = "\ufdfaÃ©\n" * 200_000
+    return json.dumps(
+        {"url": "https://slow.example/text", "id": article_id, "text": text}, ensure_ascii=False
+    ).encode()
+
+
+def test_a_message_slower_than_the_time_box_is_rejected_with_its_id_and_the_next_still_decided():
+    """The real extraction pool: the slow text is cut off at the time box with extraction_timeout
+    carrying its id, the pool is replaced, and the next page is cleaned normally; a page nested too
+    deep is refused by the pre-scan (too_large) with its id."""
     engine = Deduplicator(Settings(extraction_timeout_seconds=1.0), index=None)  # type: ignore[arg-type]
     normal = json.dumps(
         {"url": "https://ok.example/", "html": f"<article><p>{STORY * 3}</p></article>"}
     ).encode()
     from streams.models import SourcePosition
 
+    deep = json.dumps({"url": "https://deep.example/", "id": "deep", "html": "<div>" * 80_000}).encode()
     try:
-        first, slow, after = asyncio.run(
-            engine.prepare_many([(normal, SourcePosition()), (pathological_page(), SourcePosition()),
-                                 (normal, SourcePosition())])
+        first, slow, after, nested = asyncio.run(
+            engine.prepare_many([(normal, SourcePosition()), (slow_text(), SourcePosition()),
+                                 (normal, SourcePosition()), (deep, SourcePosition())])
         )  # fmt: skip
     finally:
         engine.close()
     assert isinstance(first, PreparedArticle)
-    assert isinstance(slow, Rejection) and slow.error == "extraction_timeout"
+    assert isinstance(slow, Rejection) and (slow.error, slow.id) == ("extraction_timeout", "slow")
     assert isinstance(after, PreparedArticle)
+    assert isinstance(nested, Rejection) and (nested.error, nested.id) == ("too_large", "deep")
 
 
 def test_parse_accepts_what_it_should():
@@ -253,6 +267,7 @@ def hostile_batch() -> list[bytes]:
             {"url": "https://ent.example/", "id": "ent", "html": "<p>" + "&amp;" * 200_000 + "</p>"}
         ).encode(),
         pathological_page(),
+        slow_text(),
         b"",
     ]
     return [m for pair in zip(good, bad, strict=False) for m in pair] + bad[len(good) :] + good[len(bad) :]
@@ -279,8 +294,195 @@ def test_hostile_messages_through_the_real_worker_each_get_one_decision(
     assert result.violating == 0, result.failures()
     assert result.decided == len(sent)
     assert "extraction_timeout" in codes
+    timed_out = [
+        o.body
+        for o in decisions.outputs
+        if o.status == "rejected" and o.body["error"] == "extraction_timeout"
+    ]
+    assert all(body["id"] for body in timed_out)  # the id was readable: the rejection carries it
     decided_good = {o.body["id"] for o in decisions.outputs if o.status != "rejected"}
     assert {f"good-{i}" for i in range(10)} <= decided_good  # the good articles around the bombs
     assert worker.running
     decisions.close()
     sender.close()
+
+
+def _strict_json(body: bytes) -> dict:
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    decoded = json.loads(body, parse_constant=refuse)
+    assert isinstance(decoded, dict)
+    return decoded
+
+
+def _msg(path: str, **fields: object) -> bytes:
+    return json.dumps({"url": "https://hostile.example/" + path, **fields}, ensure_ascii=False).encode()
+
+
+def _with_number(article_id: str, number: bytes) -> bytes:
+    return _msg(article_id, id=article_id, text=STORY)[:-1] + b',"x":' + number + b"}"
+
+
+def worst_inputs() -> list[tuple[str, bytes]]:
+    """The hostile cases of issue 18, each named (docs/guarantees.md gives what each one costs)."""
+    return [
+        ("U+FDFA and mojibake text, 1.8 MB", slow_text("fdfa")),
+        ("U+FDFA text at the inline limit", _msg("fs", id="fdfa-small", text="\ufdfaÃ©\n" * 4096)),
+        ("100k nested divs", _msg("d", id="divs", html="<div>" * 100_000)),
+        (
+            "1,900 nested divs (under the pre-scan limit)",
+            _msg("d2", id="divs-ok", html="<div>" * 1_900 + STORY),
+        ),
+        ("250k tags", _msg("t", id="tags", html="<b>x</b>" * 125_001)),
+        ("entity flood", _msg("e", id="ent", html="<p>" + "&amp;" * 300_000)),
+        ("deep JSON", b"[" * 500_000 + b"]" * 500_000),
+        ("1e400", _with_number("inf", b"1e400")),
+        ("integer beyond 64 bits", _with_number("big", b"9" * 40)),
+        ("id true", _msg("b", id=True, text=STORY)),
+        ("NUL in the id", _msg("z", id="a\0b", text=STORY)),
+        ("id of 600 bytes", _msg("l", id="x" * 600, text=STORY)),
+        (
+            "URL with credentials",
+            json.dumps({"url": "https://u:pw@hostile.example/c", "text": STORY}).encode(),
+        ),
+        ("URL with a newline", _msg("a\nb", text=STORY)),
+        ("IDNA host", json.dumps({"url": "https://BÜCHER.example/x", "text": STORY}).encode()),
+        ("numbers only", _msg("num", id="num", text="1 - 0, 2:3; 45.6%\n" * 40)),
+    ]
+
+
+class BudgetedEngine:
+    """The worker's preparation (inline text, the time-boxed process for long text and HTML) without an
+    index: every input becomes one decision (a unique verdict stands in for the index)."""
+
+    def __init__(self) -> None:
+        self.engine = Deduplicator(Settings(extraction_timeout_seconds=2.0), index=None)  # type: ignore[arg-type]
+
+    def decide(self, payload: bytes) -> tuple[dict, float]:
+        from streams.models import SourcePosition
+
+        start = time.perf_counter()
+        (prepared,) = asyncio.run(self.engine.prepare_many([(payload, SourcePosition())]))
+        seconds = time.perf_counter() - start
+        if isinstance(prepared, Rejection):
+            return _strict_json(encode_decision(prepared)) | {"status": "rejected"}, seconds
+        verdict = IndexVerdict(status="unique", sequence=1, replayed=False, decided_at=time.time())
+        return _strict_json(encode_decision(to_decision(prepared, verdict))) | {"status": "unique"}, seconds
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+#: Per input, a functional bound: the time box (2 s) plus starting a new extraction process on a busy
+#: machine. Without the budgets, the U+FDFA text took 5.5-14 s and 100k nested divs about 50 s.
+PER_INPUT_SECONDS = 15.0
+
+
+@pytest.fixture(scope="module")
+def budgeted() -> Iterator[BudgetedEngine]:
+    engine = BudgetedEngine()
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize(("name", "payload"), worst_inputs(), ids=[n for n, _ in worst_inputs()])
+def test_each_worst_input_gets_one_strict_json_decision_within_its_budget(
+    budgeted, name: str, payload: bytes
+):
+    """Every case of the hostile corpus: one decision, strict JSON (no NaN/Infinity), the id on a
+    rejection whenever the message had a readable one, and a bounded time."""
+    body, seconds = budgeted.decide(payload)
+    assert seconds < PER_INPUT_SECONDS, (name, seconds)
+    if body["status"] == "rejected":
+        readable_id = parse_article(payload, max_bytes=SETTINGS.max_message_bytes * 10)
+        if isinstance(readable_id, RawArticle):
+            assert body["id"] == readable_id.id, name
+    else:
+        assert "pw@" not in body["url"] and "\n" not in body["url"]
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(ARTICLE, st.booleans())
+def test_fuzzed_articles_get_one_strict_json_decision_within_the_budget(
+    budgeted, article: dict, ascii_only: bool
+):
+    """Hypothesis articles through the same budgeted path: exactly one strict-JSON decision each."""
+    body, seconds = budgeted.decide(as_json(article, ascii_only))
+    assert body["status"] in ("unique", "rejected")
+    assert seconds < PER_INPUT_SECONDS
+
+
+def test_metrics_answer_within_a_second_while_the_worker_takes_the_worst_inputs(
+    broker, settings_factory, worker_factory
+):
+    """The real worker gets the worst inputs (four 1.8 MB U+FDFA texts, 100k nested divs, a tag flood,
+    a JSON nesting bomb) while /metrics is scraped every quarter second: every scrape answers within
+    1 s (a functional bound: the compose health check allows 5 s), and every input gets one decision."""
+    import threading
+    import urllib.request
+
+    from tests.reliability.conftest import Decisions, Sender, report
+
+    settings = settings_factory()
+    worker = worker_factory(settings)
+    port = worker.env["STREAMS_WEB_PORT"]
+    sender = Sender(broker.bootstrap, settings.topic_raw)
+    decisions = Decisions(broker.bootstrap, settings)
+    wait_for_metrics(port)
+    slowest: list[float] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def scrape() -> None:
+        while not stop.is_set():
+            start = time.perf_counter()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1.0) as response:
+                    response.read()
+                slowest.append(time.perf_counter() - start)
+            except Exception as exc:  # a timeout (or anything else) is a failed scrape
+                failures.append(f"{type(exc).__name__}: {exc}")
+            stop.wait(0.25)
+
+    scraper = threading.Thread(target=scrape, daemon=True)
+    scraper.start()
+    payloads = [slow_text(f"fdfa-{i}") for i in range(4)] + [p for n, p in worst_inputs()[2:]]
+    try:
+        sent = sender.send(payloads)
+        result = decisions.wait_all_decided(sent, timeout=180, settle=2)
+    finally:
+        stop.set()
+        scraper.join(timeout=5)
+    result.name = "worst inputs while scraping /metrics"
+    result.notes.append(
+        f"{len(slowest)} scrapes, slowest {max(slowest, default=0):.3f}s, failed {len(failures)}"
+    )
+    report(result)
+    assert result.violating == 0, result.failures()
+    assert result.decided == len(sent)
+    assert not failures, failures[:3]
+    assert len(slowest) >= 4
+    for output in decisions.outputs:
+        _strict_json(json.dumps(output.body).encode())
+    decisions.close()
+    sender.close()
+
+
+def wait_for_metrics(port: str, timeout: float = 60.0) -> None:
+    """Until the worker's web server answers (it starts after the process does)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
