@@ -39,10 +39,10 @@ log = logging.getLogger(__name__)
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _YIELD_SECONDS = 0.01  # the longest a batch's CPU work keeps the event loop from other tasks
 #: Longer texts are cleaned in the time-boxed extraction process, like HTML: cleaning costs up to about
-#: 6 us a character (mojibake on every line, docs/guarantees.md), so one text cleaned on the event loop
-#: keeps it at most about 0.1 s. (The development set's longest text has 25k characters, 99.8% of its
-#: texts have fewer than 16k.)
-INLINE_TEXT_CHARS = 16_384
+#: 13 us a character (U+FDFA and mojibake on every line, on a busy machine: docs/guarantees.md), so one
+#: text cleaned on the event loop keeps it at most about 0.1 s. (99% of the development set's texts have
+#: fewer than 5,100 characters, 99.7% fewer than 8,192.)
+INLINE_TEXT_CHARS = 8_192
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,7 +298,7 @@ def parse_article(
             decoded, parse_constant=_refuse_constant, parse_float=_parse_float, parse_int=_parse_int
         )
     except _OutOfRange as exc:
-        return _reject("invalid_field", str(exc), payload, position)
+        return _reject("invalid_field", str(exc), payload, position, _id_despite_range(decoded))
     except (ValueError, RecursionError) as exc:
         return _reject("invalid_json", f"not valid JSON: {exc}"[:300], payload, position)
     if not isinstance(obj, dict):
@@ -308,37 +308,19 @@ def parse_article(
     if _holds_lone_surrogate(decoded, obj):
         message = "a string holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)"
         return _reject("bad_encoding", message, payload, position)
+    # The id first: every later rejection carries it, so a consumer can join it to the crawler's record.
+    article_id, id_problem = _explicit_id(obj)
+    if id_problem:
+        return _reject("invalid_field", id_problem, payload, position)
     url = obj.get("url")
     if url is None or (isinstance(url, str) and not url.strip()):
-        return _reject("missing_url", "the required field 'url' is missing or empty", payload, position)
-    if not isinstance(url, str) or "://" not in url:
-        return _reject("invalid_url", "'url' must be an absolute http(s) URL", payload, position)
-    url = url.strip()
-    if len(url.encode("utf-8", "surrogatepass")) > MAX_URL_BYTES:
-        message = f"'url' is longer than {MAX_URL_BYTES} bytes"
-        return _reject("invalid_url", message, payload, position)
-    if _has_control(url):
-        return _reject("invalid_url", "'url' holds a control character", payload, position)
-    if not url.lower().startswith(("http://", "https://")):
-        return _reject("invalid_url", "'url' must use http or https", payload, position)
-    if not _has_host_and_port(url):
-        return _reject("invalid_url", "'url' must have a host and a valid port", payload, position)
-    url = without_credentials(url)
-    # Ids are strings; an integer is taken as its decimal string. Anything else, an id with a control
-    # character (a NUL would not survive every system downstream) or a longer one than MAX_ID_BYTES
-    # (cutting it would make two ids one) is rejected: an id is never changed.
-    article_id = obj.get("id")
-    if isinstance(article_id, int) and not isinstance(article_id, bool):
-        article_id = str(article_id)
-    if article_id is not None and not isinstance(article_id, str):
-        return _reject("invalid_field", "field 'id' must be a string or an integer", payload, position)
-    if article_id and len(article_id.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
-        message = f"field 'id' is longer than {MAX_ID_BYTES} bytes"
-        return _reject("invalid_field", message, payload, position)
-    if article_id and _has_control(article_id):
-        return _reject("invalid_field", "field 'id' holds a control character", payload, position)
-    # Later rejections carry the id, so a downstream consumer can join them to the crawler's record.
-    known_id = article_id or None
+        message = "the required field 'url' is missing or empty"
+        return _reject("missing_url", message, payload, position, article_id)
+    bad_url = _url_problem(url)
+    if bad_url:
+        return _reject("invalid_url", bad_url, payload, position, article_id)
+    url = without_credentials(url.strip())
+    known_id = article_id
     if known_id is None:
         from streams.fingerprint import article_id_for  # local: fingerprint imports cleaning, not models
 
@@ -368,6 +350,56 @@ def parse_article(
         language=language,
         extra=extra,
     )
+
+
+def _explicit_id(obj: Any) -> tuple[str | None, str | None]:
+    """The message's own id (None when it has none) and what is wrong with it (None when nothing).
+
+    Ids are strings; an integer is taken as its decimal string. Anything else, an id with a control
+    character (a NUL does not survive every system downstream) or a longer one than MAX_ID_BYTES
+    (cutting it would make two ids one) is refused: an id is never changed.
+    """
+    value = obj.get("id") if isinstance(obj, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if value is None or value == "":
+        return None, None
+    if not isinstance(value, str):
+        return None, "field 'id' must be a string or an integer"
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
+        return None, f"field 'id' is longer than {MAX_ID_BYTES} bytes"
+    if _has_control(value):
+        return None, "field 'id' holds a control character"
+    return value, None
+
+
+def _id_despite_range(decoded: str) -> str | None:
+    """The id of a message refused for a number out of range: it is valid JSON, read again without
+    the range check (None if that fails too, or the id is unusable)."""
+    try:
+        article_id = _explicit_id(json.loads(decoded))[0]
+    except (ValueError, RecursionError):
+        return None
+    try:
+        return None if article_id is None else article_id.encode("utf-8").decode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escape: the rejection could not be published
+        return None
+
+
+def _url_problem(url: Any) -> str | None:
+    """What makes ``url`` unusable as an article's URL, or None."""
+    if not isinstance(url, str) or "://" not in url:
+        return "'url' must be an absolute http(s) URL"
+    url = url.strip()
+    if len(url.encode("utf-8", "surrogatepass")) > MAX_URL_BYTES:
+        return f"'url' is longer than {MAX_URL_BYTES} bytes"
+    if _has_control(url):
+        return "'url' holds a control character"
+    if not url.lower().startswith(("http://", "https://")):
+        return "'url' must use http or https"
+    if not _has_host_and_port(url):
+        return "'url' must have a host and a valid port"
+    return None
 
 
 def _holds_lone_surrogate(decoded: str, obj: dict[str, Any]) -> bool:

@@ -175,3 +175,17 @@ def test_source_labels_follow_the_current_top_sources():
     assert labels("big") == "big" and labels("bigger") == "bigger"
     assert labels("early-1") == "other"
     assert sorted(dropped) == ["early-1", "early-2"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"url":"https://a.example/x","id":"mine","text":"t","n":1e400}',
+        b'{"url":"https://a.example/x\\ny","id":"mine","text":"t"}',
+        b'{"url":"ftp://a.example/x","id":"mine","text":"t"}',
+        b'{"id":"mine","text":"t"}',
+    ],
+)
+def test_a_rejection_carries_the_id_when_it_was_readable(payload: bytes):
+    """A bad number or URL does not lose the message's own id on its rejection."""
+    assert rejected(payload).id == "mine"
