@@ -1,0 +1,146 @@
+"""Site chrome learned from the stream: text blocks that recur across many pages of one host.
+
+A page's cleaned text is cut into blocks (its non-empty lines: paragraphs, headlines, list items). Each
+block is normalised to its case-folded words and hashed (8 bytes); only hashes are stored. Per host,
+Redis counts on how many distinct pages each block was seen (``lua/chrome.lua``); a block seen on at
+least ``min_pages`` of them is chrome, and is left out of the text that is fingerprinted. The published
+article's text is not changed.
+
+The counting travels in the same pipeline as the index's decision (no extra round trip), and its answer
+(which of the batch's blocks are chrome now) fills a worker-local cache that the next batches' pages are
+stripped with: a block is known as chrome from a batch or two after it reached ``min_pages`` pages.
+
+Distinct pages: a page is its tag, 4 bytes of a hash of its whole cleaned text, and a block keeps the
+tags of up to ``min_pages`` pages, so a redelivered page, or the same text under another URL, is not
+counted twice. Chrome is per host: a wire story re-published on many hosts is one page of each of them.
+
+Memory per host is bounded: at most ``max_blocks`` blocks (and the few of one page) in one hash, each
+an 8-byte field and a value of ``1 + 4 * min_pages`` bytes; past that the hash is pruned (blocks seen on
+fewer pages go, and chrome not seen since the previous prune), and a host not seen for ``ttl_seconds``
+is forgotten. What that costs is measured in the docs (``docs/design.md``, "Site chrome").
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import xxhash
+
+from streams.fingerprint import _words, url_host
+
+#: Blocks of one page counted at most (the first ones, distinct): a page of thousands of lines costs no more.
+MAX_BLOCKS_PER_PAGE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class ChromeConfig:
+    """How chrome is learned. ``min_pages`` 0 turns it off."""
+
+    min_pages: int
+    max_blocks: int
+    ttl_seconds: int
+    cache_hosts: int
+
+    @property
+    def enabled(self) -> bool:
+        return self.min_pages > 0
+
+
+@dataclass(frozen=True, slots=True)
+class PageBlocks:
+    """What the chrome counter needs from one page: its host, its tag and its distinct block hashes."""
+
+    host: str
+    tag: bytes
+    blocks: bytes  # 8 bytes a block
+
+
+def block_hash(block: str) -> bytes | None:
+    """The 8-byte hash of a block's case-folded words; None for a block without words."""
+    words = _words(block.casefold())
+    if not words:
+        return None
+    return xxhash.xxh3_64_digest(" ".join(words).encode("utf-8"))
+
+
+def page_blocks(url: str, text: str) -> PageBlocks:
+    """The host, the page tag and the distinct block hashes of a cleaned text (first ones first)."""
+    hashes: dict[bytes, None] = {}
+    for line in text.split("\n"):
+        if len(hashes) >= MAX_BLOCKS_PER_PAGE:
+            break
+        digest = block_hash(line) if line else None
+        if digest is not None:
+            hashes[digest] = None
+    tag = xxhash.xxh3_64_digest(text.encode("utf-8", "surrogatepass"))[:4]
+    return PageBlocks(host=url_host(url), tag=tag, blocks=b"".join(hashes))
+
+
+def strip_chrome(text: str, chrome: frozenset[bytes] | set[bytes], min_chars: int) -> str:
+    """The text without its chrome blocks; the whole text when too little (under ``min_chars``) is left.
+
+    A page that is all chrome (an extraction that missed the story) keeps its text: it is then as it was
+    before chrome was learned, and the same-host title rule still guards it.
+    """
+    if not chrome:
+        return text
+    kept = [line for line in text.split("\n") if not line or block_hash(line) not in chrome]
+    stripped = "\n".join(kept).strip("\n")
+    return stripped if len(stripped) >= min_chars else text
+
+
+def chrome_args(prefix: str, config: ChromeConfig, pages: Sequence[PageBlocks]) -> list[str | bytes | int]:
+    """The ARGV of ``lua/chrome.lua`` for the pages of a batch, counted in order."""
+    args: list[str | bytes | int] = [
+        prefix,
+        config.min_pages,
+        config.max_blocks,
+        config.ttl_seconds,
+        len(pages),
+    ]
+    for page in pages:
+        args.extend((page.host, page.tag, page.blocks))
+    return args
+
+
+def split_hashes(packed: bytes) -> set[bytes]:
+    """8-byte hashes, concatenated, as a set."""
+    return {packed[i : i + 8] for i in range(0, len(packed), 8)}
+
+
+class ChromeCache:
+    """The chrome known to this process, per host (the most recently used ``max_hosts`` hosts).
+
+    Filled from the counter's replies: for each page counted, its blocks that are chrome now join the
+    host's set, and its other blocks leave it (chrome that was pruned or expired in Redis).
+    """
+
+    def __init__(self, max_hosts: int) -> None:
+        self.max_hosts = max_hosts
+        self._hosts: OrderedDict[str, frozenset[bytes]] = OrderedDict()
+
+    def get(self, host: str) -> frozenset[bytes]:
+        known = self._hosts.get(host)
+        if known is None:
+            return frozenset()
+        self._hosts.move_to_end(host)
+        return known
+
+    def update(self, pages: Iterable[PageBlocks], replies: Iterable[bytes]) -> None:
+        for page, reply in zip(pages, replies, strict=True):
+            chrome = split_hashes(reply)
+            known = self._hosts.get(page.host, frozenset())
+            updated = (known - split_hashes(page.blocks)) | chrome
+            if updated or page.host in self._hosts:
+                self._hosts[page.host] = frozenset(updated)
+                self._hosts.move_to_end(page.host)
+        while len(self._hosts) > self.max_hosts:
+            self._hosts.popitem(last=False)
+
+    def hosts(self) -> int:
+        return len(self._hosts)
+
+    def blocks(self) -> int:
+        return sum(len(v) for v in self._hosts.values())
