@@ -161,7 +161,7 @@ def test_chrome_is_per_host(redis_url: str):
 
 
 def test_memory_per_host_is_bounded(redis_url: str):
-    """Many pages of new paragraphs: a host keeps chrome_max_blocks blocks (and a page's) at most, and its chrome."""
+    """Many pages of new paragraphs: a host keeps about chrome_max_blocks blocks, and its chrome."""
     settings = make_settings(None, redis_url, chrome_min_pages=3, chrome_max_blocks=64)
     rng = random.Random(3)
     template = make_site_template(rng)
