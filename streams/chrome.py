@@ -17,7 +17,7 @@ counted twice. Chrome is per host: a wire story re-published on many hosts is on
 Memory per host is bounded: at most ``max_blocks`` blocks (and the few of one page) in one hash, each
 an 8-byte field and a value of ``1 + 4 * min_pages`` bytes; past that the hash is pruned (blocks seen on
 fewer pages go, and chrome not seen since the previous prune), and a host not seen for ``ttl_seconds``
-is forgotten. What that costs is measured in the docs (``docs/design.md``, "Site chrome").
+is forgotten. What that costs is measured in docs/performance.md ("Site chrome counts").
 """
 
 from __future__ import annotations

@@ -36,6 +36,8 @@ idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself
 * Nothing has a TTL: entries past the window are skipped by every lookup, and :meth:`RedisIndex.sweep`
   (``lua/sweep.lua``, run by every worker on a timer, a slice of the small hashes at a time behind a
   shared cursor) removes them and deletes record blocks whose articles have all left the window.
+* Site chrome counts (``<prefix>:c:<host>``, ``lua/chrome.lua``, see :mod:`streams.chrome`) share the
+  namespace and its slot; :meth:`RedisIndex.decide_and_count` sends them in the decisions' pipeline.
 * The epoch is a random token set when the index is created. If it changes (Redis restarted
   without its data), every worker notices on its next call and reports it loudly.
 

@@ -114,7 +114,7 @@ class Settings(BaseSettings):
         ),
     )
     chrome_max_blocks: int = Field(
-        512, ge=16, description="Blocks counted per host in Redis at most (bounds its memory; see the docs)."
+        256, ge=16, description="Blocks counted per host in Redis at most: about 5 KB a host (see the docs)."
     )
     chrome_ttl_days: float = Field(7.0, gt=0, description="A host not seen this long forgets its chrome.")
     chrome_cache_hosts: int = Field(

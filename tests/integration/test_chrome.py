@@ -119,22 +119,14 @@ def test_a_wire_story_on_many_hosts_is_not_chrome(redis_url: str):
 
 
 def count(settings: Settings, pages: list[PageBlocks]) -> list[bytes]:
+    """The chrome counter alone (no article to decide): per page, its blocks that are chrome now."""
+
     async def go() -> list[bytes]:
         index = RedisIndex.from_url(settings.redis_url.get_secret_value(), index_config(settings))
         await index.open()
         try:
             _, replies = await index.decide_and_count([], pages, chrome_config(settings))
-            if not replies:  # decide_and_count sends no index call for no articles: count alone
-                async with index.client.pipeline(transaction=False) as pipe:
-                    from streams.chrome import chrome_args
-
-                    pipe.evalsha(
-                        index._chrome.sha,
-                        0,
-                        *chrome_args(index.chrome_prefix, chrome_config(settings), pages),
-                    )
-                    (replies,) = await pipe.execute()
-            return list(replies)
+            return replies
         finally:
             await index.close()
 
