@@ -8,7 +8,9 @@ article's text is not changed.
 
 The counting travels in the same pipeline as the index's decision (no extra round trip), and its answer
 (which of the batch's blocks are chrome now) fills a worker-local cache that the next batches' pages are
-stripped with: a block is known as chrome from a batch or two after it reached ``min_pages`` pages.
+stripped with. That answer comes a batch or two late (a batch is prepared while the previous one is in
+Redis), so the cache also counts the worker's own last :data:`LOCAL_WINDOW` pages the same way: a block
+on ``min_pages`` of them is chrome for the very next page, before Redis has answered.
 
 Distinct pages: a page is its tag, 4 bytes of a hash of its whole cleaned text, and a block keeps the
 tags of up to ``min_pages`` pages, so a redelivered page, or the same text under another URL, is not
@@ -22,7 +24,7 @@ is forgotten. What that costs is measured in docs/performance.md ("Site chrome c
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +34,9 @@ from streams.fingerprint import _words, url_host
 
 #: Blocks of one page counted at most (the first ones, distinct): a page of thousands of lines costs no more.
 MAX_BLOCKS_PER_PAGE = 256
+#: The worker's own latest pages counted locally, to bridge the batches until Redis's answer arrives
+#: (a few batches of STREAMS_BATCH_MAX_ARTICLES; at most 256 blocks each, so at most 131,072 entries).
+LOCAL_WINDOW = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,19 +119,55 @@ class ChromeCache:
     """The chrome known to this process, per host (the most recently used ``max_hosts`` hosts).
 
     Filled from the counter's replies: for each page counted, its blocks that are chrome now join the
-    host's set, and its other blocks leave it (chrome that was pruned or expired in Redis).
+    host's set, and its other blocks leave it (chrome that was pruned or expired in Redis). Until a reply
+    arrives, :meth:`observe` counts this worker's latest pages the way Redis does (distinct page tags per
+    host and block), so chrome is known from the page after its ``min_pages``-th.
     """
 
-    def __init__(self, max_hosts: int) -> None:
+    def __init__(self, max_hosts: int, min_pages: int = 0, window: int = LOCAL_WINDOW) -> None:
         self.max_hosts = max_hosts
+        self.min_pages = min_pages
         self._hosts: OrderedDict[str, frozenset[bytes]] = OrderedDict()
+        self._recent: deque[PageBlocks] = deque()
+        self._window = window
+        self._tags: dict[tuple[str, bytes], Counter[bytes]] = {}  # (host, block) -> page tags in the window
+        self._local: dict[str, set[bytes]] = {}  # host -> blocks on min_pages pages of the window
 
     def get(self, host: str) -> frozenset[bytes]:
         known = self._hosts.get(host)
-        if known is None:
-            return frozenset()
-        self._hosts.move_to_end(host)
-        return known
+        local = self._local.get(host)
+        if known is not None:
+            self._hosts.move_to_end(host)
+        if local:
+            return frozenset(local) | known if known else frozenset(local)
+        return known or frozenset()
+
+    def observe(self, page: PageBlocks) -> None:
+        """Count a page just prepared (in stream order) in the local window."""
+        if self.min_pages <= 0:
+            return
+        self._recent.append(page)
+        self._count(page, 1)
+        if len(self._recent) > self._window:
+            self._count(self._recent.popleft(), -1)
+
+    def _count(self, page: PageBlocks, step: int) -> None:
+        local = self._local.setdefault(page.host, set())
+        for i in range(0, len(page.blocks), 8):
+            block = page.blocks[i : i + 8]
+            key = (page.host, block)
+            tags = self._tags.setdefault(key, Counter())
+            tags[page.tag] += step
+            if tags[page.tag] <= 0:
+                del tags[page.tag]
+            if len(tags) >= self.min_pages:
+                local.add(block)
+            else:
+                local.discard(block)
+                if not tags:
+                    del self._tags[key]
+        if not local:
+            del self._local[page.host]
 
     def update(self, pages: Iterable[PageBlocks], replies: Iterable[bytes]) -> None:
         for page, reply in zip(pages, replies, strict=True):

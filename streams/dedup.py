@@ -254,7 +254,7 @@ class Deduplicator:
         self._pool_ready: asyncio.Future[None] | None = None
         self.replayed = 0  # decisions replayed for articles already in the index (redelivery)
         self.chrome_config = chrome_config(settings)
-        self.chrome = ChromeCache(self.chrome_config.cache_hosts)
+        self.chrome = ChromeCache(self.chrome_config.cache_hosts, self.chrome_config.min_pages)
 
     def _html_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
@@ -342,7 +342,10 @@ class Deduplicator:
 
     async def _prepare_guarded(self, payload: bytes, position: SourcePosition) -> PreparedArticle | Rejection:
         try:
-            return await self._prepare_one(payload, position)
+            prepared = await self._prepare_one(payload, position)
+            if isinstance(prepared, PreparedArticle) and prepared.blocks is not None:
+                self.chrome.observe(prepared.blocks)
+            return prepared
         except Exception as exc:
             # A bug of ours on one input must not stall its partition: the input is rejected, with its
             # bytes, and the traceback goes to the log for us to fix.

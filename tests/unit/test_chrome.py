@@ -82,6 +82,42 @@ def test_the_cache_learns_and_forgets_per_host():
     assert split_hashes(b"12345678abcdefgh") == {b"12345678", b"abcdefgh"}
 
 
+def test_the_cache_counts_its_own_latest_pages_until_redis_answers():
+    """A block on min_pages distinct pages of the local window is chrome for the next page; a page seen
+    twice counts once; pages leaving the window stop counting."""
+    cache = ChromeCache(max_hosts=10, min_pages=3, window=4)
+    nav = block_hash("Home World Sport")
+    page = page_blocks("https://a.example/0", "Home World Sport\nStory zero")
+    cache.observe(page)
+    cache.observe(page)  # redelivered
+    cache.observe(page_blocks("https://a.example/1", "Home World Sport\nStory one"))
+    assert nav not in cache.get("a.example")
+    cache.observe(page_blocks("https://a.example/2", "Home World Sport\nStory two"))
+    assert cache.get("a.example") == {nav}
+    assert cache.get("b.example") == frozenset()
+    for k, word in enumerate(["three", "four", "five", "six"], 3):  # the window moves past the nav line
+        cache.observe(page_blocks(f"https://a.example/{k}", f"Story {word}"))
+    assert cache.get("a.example") == frozenset()
+
+
+def test_learning_in_stream_order_unlinks_the_template_without_the_title_rule():
+    """The pure path of the engine's learning: pages prepared in order with the chrome known so far; once
+    min_pages pages of a site were seen, no later page of it matches an earlier one on the template."""
+    cache = ChromeCache(max_hosts=10, min_pages=SETTINGS.chrome_min_pages)
+    pages = []
+    for record in same_template_stream(6, sites=2, stories_per_site=12):
+        page = prepared(record, cache.get(url_host(record["url"])))
+        assert page.blocks is not None
+        cache.observe(page.blocks)
+        pages.append(page)
+    learned = pages[2 * SETTINGS.chrome_min_pages :]
+    assert all(p.chrome_dropped for p in learned)
+    for a, b in itertools.combinations(pages, 2):
+        if b in learned and url_host(a.raw.url) == url_host(b.raw.url):
+            fa, fb = b.fingerprint, a.fingerprint
+            assert verify(fa, fb.compact_signature(), fb.compact_lead(), fb.shingle_count, RULE) is None
+
+
 def test_url_host_and_title_agreement():
     assert url_host("https://user@WWW.Example.com:8080/x?y=1") == "example.com"
     assert url_host("not a url") == ""
