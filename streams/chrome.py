@@ -24,13 +24,15 @@ is forgotten. What that costs is measured in docs/performance.md ("Site chrome c
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict, deque
+import itertools
+import re
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import xxhash
 
-from streams.fingerprint import _words, url_host
+from streams.fingerprint import url_host
 
 #: Blocks of one page counted at most (the first ones, distinct): a page of thousands of lines costs no more.
 MAX_BLOCKS_PER_PAGE = 256
@@ -62,36 +64,69 @@ class PageBlocks:
     blocks: bytes  # 8 bytes a block
 
 
+# A block's normal form: its letters, case-folded, and its spaces (the cleaned text has single spaces
+# already, and one line leaves the same spaces wherever its digits and punctuation were dropped). For text
+# without letters outside ASCII, one byte translation of the whole text (A-Z lowered; a-z, spaces and line
+# breaks kept; every other byte, the UTF-8 bytes of curly quotes and dashes too, deleted), then a split
+# into lines: no per-word work, which cost several times more. Text with other letters: one substitution
+# deleting every character that is not a letter or white space, which gives the same on the rest.
+_BLOCK_TABLE = bytes(c + 32 if 65 <= c <= 90 else 32 if c in (9, 11, 12, 13) else c for c in range(256))
+_BLOCK_DELETE = bytes(
+    c for c in range(256) if not (65 <= c <= 90 or 97 <= c <= 122 or c in (9, 10, 11, 12, 13, 32))
+)
+_NOT_A_LETTER = re.compile(r"[^\w\s]|[\d_]")
+_LETTER = re.compile(r"[^\W\d_]")
+_ASCII = bytes(range(128))
+
+
+def line_hashes(text: str) -> list[bytes | None]:
+    """The 8-byte hash of each line's normal form (its letters, lower case), aligned with
+    ``text.split("\\n")``; None for a line without letters. Case, digits and punctuation do not change a
+    hash (a date or a count in a footer); words do."""
+    hash64 = xxhash.xxh3_64_digest
+    raw = text.encode("utf-8", "surrogatepass")
+    if text.isascii() or not _LETTER.search(raw.translate(None, _ASCII).decode("utf-8", "surrogatepass")):
+        normal = raw.translate(_BLOCK_TABLE, _BLOCK_DELETE)
+    else:
+        normal = _NOT_A_LETTER.sub("", text.casefold()).encode("utf-8", "surrogatepass")
+    return [hash64(line.strip()) if line.strip() else None for line in normal.split(b"\n")]
+
+
 def block_hash(block: str) -> bytes | None:
-    """The 8-byte hash of a block's case-folded words; None for a block without words."""
-    words = _words(block.casefold())
-    if not words:
-        return None
-    return xxhash.xxh3_64_digest(" ".join(words).encode("utf-8"))
+    """The hash of one block (a line) as :func:`line_hashes` computes it."""
+    return line_hashes(block.replace("\n", " "))[0]
 
 
-def page_blocks(url: str, text: str) -> PageBlocks:
-    """The host, the page tag and the distinct block hashes of a cleaned text (first ones first)."""
-    hashes: dict[bytes, None] = {}
-    for line in text.split("\n"):
-        if len(hashes) >= MAX_BLOCKS_PER_PAGE:
-            break
-        digest = block_hash(line) if line else None
-        if digest is not None:
-            hashes[digest] = None
+def page_blocks(url: str, text: str, hashes: Sequence[bytes | None] | None = None) -> PageBlocks:
+    """The host, the page tag and the distinct block hashes of a cleaned text (first ones first).
+
+    ``hashes``: the text's :func:`line_hashes`, when already computed.
+    """
+    distinct = dict.fromkeys(h for h in (line_hashes(text) if hashes is None else hashes) if h is not None)
+    blocks = b"".join(itertools.islice(distinct, MAX_BLOCKS_PER_PAGE))
     tag = xxhash.xxh3_64_digest(text.encode("utf-8", "surrogatepass"))[:4]
-    return PageBlocks(host=url_host(url), tag=tag, blocks=b"".join(hashes))
+    return PageBlocks(host=url_host(url), tag=tag, blocks=blocks)
 
 
-def strip_chrome(text: str, chrome: frozenset[bytes] | set[bytes], min_chars: int) -> str:
+def strip_chrome(
+    text: str,
+    chrome: frozenset[bytes] | set[bytes],
+    min_chars: int,
+    hashes: Sequence[bytes | None] | None = None,
+) -> str:
     """The text without its chrome blocks; the whole text when too little (under ``min_chars``) is left.
 
     A page that is all chrome (an extraction that missed the story) keeps its text: it is then as it was
-    before chrome was learned, and the same-host title rule still guards it.
+    before chrome was learned, and the same-host title rule still guards it. ``hashes``: as in
+    :func:`page_blocks`.
     """
     if not chrome:
         return text
-    kept = [line for line in text.split("\n") if not line or block_hash(line) not in chrome]
+    lines = text.split("\n")
+    hashes = line_hashes(text) if hashes is None else hashes
+    if chrome.isdisjoint(hashes):
+        return text
+    kept = [line for line, h in zip(lines, hashes, strict=True) if h is None or h not in chrome]
     stripped = "\n".join(kept).strip("\n")
     return stripped if len(stripped) >= min_chars else text
 
@@ -130,7 +165,7 @@ class ChromeCache:
         self._hosts: OrderedDict[str, frozenset[bytes]] = OrderedDict()
         self._recent: deque[PageBlocks] = deque()
         self._window = window
-        self._tags: dict[tuple[str, bytes], Counter[bytes]] = {}  # (host, block) -> page tags in the window
+        self._tags: dict[tuple[str, bytes], dict[bytes, int]] = {}  # (host, block) -> page tags in the window
         self._local: dict[str, set[bytes]] = {}  # host -> blocks on min_pages pages of the window
 
     def get(self, host: str) -> frozenset[bytes]:
@@ -152,20 +187,25 @@ class ChromeCache:
             self._count(self._recent.popleft(), -1)
 
     def _count(self, page: PageBlocks, step: int) -> None:
-        local = self._local.setdefault(page.host, set())
-        for i in range(0, len(page.blocks), 8):
-            block = page.blocks[i : i + 8]
-            key = (page.host, block)
-            tags = self._tags.setdefault(key, Counter())
-            tags[page.tag] += step
-            if tags[page.tag] <= 0:
-                del tags[page.tag]
+        host, tag, blocks, all_tags = page.host, page.tag, page.blocks, self._tags
+        local = self._local.setdefault(host, set())
+        for i in range(0, len(blocks), 8):
+            block = blocks[i : i + 8]
+            key = (host, block)
+            tags = all_tags.get(key)
+            if tags is None:
+                tags = all_tags[key] = {}
+            seen = tags.get(tag, 0) + step
+            if seen > 0:
+                tags[tag] = seen
+            else:
+                del tags[tag]
             if len(tags) >= self.min_pages:
                 local.add(block)
             else:
                 local.discard(block)
                 if not tags:
-                    del self._tags[key]
+                    del all_tags[key]
         if not local:
             del self._local[page.host]
 

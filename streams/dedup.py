@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from streams.chrome import ChromeCache, ChromeConfig, PageBlocks, page_blocks, strip_chrome
+from streams.chrome import ChromeCache, ChromeConfig, PageBlocks, line_hashes, page_blocks, strip_chrome
 from streams.cleaning import canonical_url, clean_article
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule, article_id_for, fingerprint, url_host
 from streams.index import IndexConfig, IndexVerdict, RedisIndex
@@ -127,8 +127,9 @@ def prepare_parsed(
     t2 = time.perf_counter()
     blocks, fingerprinted = None, cleaned.text
     if chrome is not None:
-        blocks = page_blocks(parsed.url, cleaned.text)
-        fingerprinted = strip_chrome(cleaned.text, chrome, config.min_text_chars)
+        hashes = line_hashes(cleaned.text)
+        blocks = page_blocks(parsed.url, cleaned.text, hashes)
+        fingerprinted = strip_chrome(cleaned.text, chrome, config.min_text_chars, hashes)
     fp = fingerprint(fingerprinted, parsed.url, config.params)
     t3 = time.perf_counter()
     return PreparedArticle(

@@ -42,10 +42,11 @@ def linked(a: PreparedArticle, b: PreparedArticle) -> bool:
 
 
 def test_blocks_are_normalised_words():
-    """Case, punctuation and spacing do not change a block's hash; words do; no words, no hash."""
-    assert block_hash("Most  popular!") == block_hash("most popular")
+    """Case, digits and punctuation do not change a block's hash; words do; no letters, no hash."""
+    assert block_hash("Most popular!") == block_hash("most popular")
+    assert block_hash("“Comments” (12)") == block_hash('"comments" (3)')
     assert block_hash("Most popular") != block_hash("Most read")
-    assert block_hash("— 2026 —") is None
+    assert block_hash("2026 / 12, 10:30") is None
 
 
 def test_page_blocks_are_distinct_and_the_tag_follows_the_text():
