@@ -24,6 +24,7 @@ is forgotten. What that costs is measured in docs/performance.md ("Site chrome c
 
 from __future__ import annotations
 
+import html as html_lib
 import itertools
 import re
 from collections import OrderedDict, deque
@@ -106,6 +107,26 @@ def page_blocks(url: str, text: str, hashes: Sequence[bytes | None] | None = Non
     blocks = b"".join(itertools.islice(distinct, MAX_BLOCKS_PER_PAGE))
     tag = xxhash.xxh3_64_digest(text.encode("utf-8", "surrogatepass"))[:4]
     return PageBlocks(host=url_host(url), tag=tag, blocks=blocks)
+
+
+_HEAD_TITLES = re.compile(
+    r"<title[^>]*>(?P<title>[^<]{1,500})</title>"
+    r"|<meta\s[^>]*?(?:property|name)=[\"'](?:og:title|twitter:title)[\"'][^>]*?content=[\"'](?P<meta>[^\"'<>]{1,500})",
+    re.IGNORECASE,
+)
+
+
+def html_titles(html: str) -> list[str]:
+    """The titles a page names in its head (``<title>``, ``og:title``, ``twitter:title``), entities decoded.
+
+    The extractor's title is the page's first ``<h1>``, which on many real pages is the site's logo; the
+    same-host title rule compares every title a page gives (:func:`streams.fingerprint.title_sketch` of
+    them all), so the story's own headline is among them.
+    """
+    head = html[:100_000]
+    return [
+        html_lib.unescape(m.group("title") or m.group("meta") or "") for m in _HEAD_TITLES.finditer(head)
+    ][:4]
 
 
 def strip_chrome(

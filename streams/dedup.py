@@ -18,7 +18,15 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from streams.chrome import ChromeCache, ChromeConfig, PageBlocks, line_hashes, page_blocks, strip_chrome
+from streams.chrome import (
+    ChromeCache,
+    ChromeConfig,
+    PageBlocks,
+    html_titles,
+    line_hashes,
+    page_blocks,
+    strip_chrome,
+)
 from streams.cleaning import canonical_url, clean_article
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule, article_id_for, fingerprint, url_host
 from streams.index import IndexConfig, IndexVerdict, RedisIndex
@@ -75,6 +83,7 @@ class PreparedArticle:
     fingerprint: Fingerprint
     timings: dict[str, float] = field(default_factory=dict)
     blocks: PageBlocks | None = None  # for the site-chrome counter; None when chrome is not learned
+    titles: str = ""  # every title the article gives (its own, and an HTML page's head titles): title rule
     chrome_dropped: int = 0  # characters of known chrome left out of the fingerprinted text
 
 
@@ -108,6 +117,7 @@ def prepare_parsed(
     """Clean and fingerprint an article that passed :func:`streams.models.parse_article` (``chrome``: as in
     :func:`prepare`)."""
     t1 = time.perf_counter()
+    from_text = bool(parsed.text and parsed.text.strip())  # what clean_article prefers to the HTML
     cleaned = clean_article(
         title=parsed.title,
         text=parsed.text,
@@ -141,10 +151,13 @@ def prepare_parsed(
         word_count=cleaned.word_count,
         fingerprint=fp,
         blocks=blocks,
+        titles=cleaned.title
+        if from_text or not parsed.html
+        else " ".join([cleaned.title, *html_titles(parsed.html)]),
         chrome_dropped=len(cleaned.text) - len(fingerprinted),
         timings={
             "parse": parse_seconds,
-            "clean_text" if parsed.text else "clean_html": t2 - t1,
+            "clean_text" if from_text else "clean_html": t2 - t1,
             "fingerprint": t3 - t2,
         },
     )
@@ -365,7 +378,7 @@ class Deduplicator:
         results: list[IndexVerdict] = []
         if articles:
             results, chrome = await self.index.decide_and_count(
-                [(a.fingerprint, a.article_id, a.raw.url, a.title) for a in articles],
+                [(a.fingerprint, a.article_id, a.raw.url, a.titles) for a in articles],
                 pages,
                 self.chrome_config,
             )

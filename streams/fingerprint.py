@@ -452,7 +452,7 @@ class Rule:
 
 
 _HOST = re.compile(r"^[A-Za-z0-9+.-]+://([^/?#]*)")
-_TITLE_WORDS_KEPT = 12
+_TITLE_WORDS_KEPT = 16
 
 
 def url_host(url: str) -> str:
@@ -468,7 +468,7 @@ def url_host(url: str) -> str:
 
 
 def title_sketch(title: str) -> str:
-    """The title's content words as sorted, distinct 16-bit hashes, 4 hex digits each (at most 12).
+    """The title's content words as sorted, distinct 16-bit hashes, 4 hex digits each (at most 16).
 
     Stored with each unique article: a near match between two pages of one host needs their titles to
     agree (see :func:`verify`), the one block of a page that a site's template never shares.

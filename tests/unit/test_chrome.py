@@ -6,7 +6,7 @@ import itertools
 import json
 import random
 
-from streams.chrome import ChromeCache, block_hash, page_blocks, split_hashes, strip_chrome
+from streams.chrome import ChromeCache, block_hash, html_titles, page_blocks, split_hashes, strip_chrome
 from streams.dedup import PrepareConfig, PreparedArticle, index_config, prepare
 from streams.fingerprint import shares_a_band, title_agreement, title_sketch, url_host, verify
 from streams.settings import Settings
@@ -34,8 +34,8 @@ def linked(a: PreparedArticle, b: PreparedArticle) -> bool:
             fb.shingle_count,
             RULE,
             same_host=url_host(a.raw.url) == url_host(b.raw.url),
-            new_title=title_sketch(a.title),
-            old_title=title_sketch(b.title),
+            new_title=title_sketch(a.titles),
+            old_title=title_sketch(b.titles),
         )
         is not None
     )
@@ -117,6 +117,33 @@ def test_learning_in_stream_order_unlinks_the_template_without_the_title_rule():
         if b in learned and url_host(a.raw.url) == url_host(b.raw.url):
             fa, fb = b.fingerprint, a.fingerprint
             assert verify(fa, fb.compact_signature(), fb.compact_lead(), fb.shingle_count, RULE) is None
+
+
+def test_an_html_page_gives_its_head_titles_to_the_title_rule():
+    """A page whose first <h1> is the site's logo still agrees with its story's plain text by the <title>
+    and og:title; two stories of that site share only the site's name."""
+
+    def page(headline: str) -> str:
+        return (
+            f"<html><head><title>{headline} | Salon.com</title>"
+            f'<meta property="og:title" content="{headline}"></head><body><h1>Salon</h1>'
+            f"<article><p>{'Story text of some length. ' * 20}</p></article></body></html>"
+        )
+
+    assert html_titles(page("Tom &amp; Jerry return")) == [
+        "Tom & Jerry return | Salon.com",
+        "Tom & Jerry return",
+    ]
+    one = prepared({"url": "https://salon.com/1", "html": page("The sharing economy is a lie")})
+    text = prepared(
+        {"url": "https://salon.com/1/text", "title": "The sharing economy is a lie", "text": "x " * 30}
+    )
+    other = prepared({"url": "https://salon.com/2", "html": page("Why neon is the ultimate symbol")})
+    assert one.title == "Salon"  # the extractor's title: the logo
+    assert title_agreement(title_sketch(one.titles), title_sketch(text.titles)) == 1.0
+    assert (
+        title_agreement(title_sketch(one.titles), title_sketch(other.titles)) < RULE.same_host_title_threshold
+    )
 
 
 def test_url_host_and_title_agreement():
