@@ -217,3 +217,21 @@ def test_the_lua_same_host_rule_agrees_with_the_python_rule(redis_url: str, url_
     assert (verdict.status == "duplicate") == bool(expected)
     if expected:
         assert verdict.measure == expected.measure
+
+
+def test_the_local_count_agrees_with_redis(redis_url: str):
+    """The worker's local window (ChromeCache.observe) and chrome.lua call the same blocks chrome after
+    each page, redeliveries included, while neither bound is reached."""
+    from streams.chrome import ChromeCache, split_hashes
+
+    settings = make_settings(None, redis_url, chrome_max_blocks=4096)
+    records = [r for r in same_template_stream(21, sites=2, stories_per_site=20) if "text" in r]
+    pages = [page_blocks(r["url"], r["text"]) for r in records]
+    pages = pages[:7] + pages[3:5] + pages[7:]  # two pages counted again
+    replies = count(settings, pages)
+    cache = ChromeCache(max_hosts=10, min_pages=settings.chrome_min_pages)
+    for page, reply in zip(pages, replies, strict=True):
+        cache.observe(page)
+        local = cache.get(page.host) & split_hashes(page.blocks)
+        assert local == split_hashes(reply)
+    assert any(replies)
