@@ -1,7 +1,7 @@
 """Site chrome learned from the stream: text blocks that recur across many pages of one host.
 
 A page's cleaned text is cut into blocks (its non-empty lines: paragraphs, headlines, list items). Each
-block is normalised to its case-folded words and hashed (8 bytes); only hashes are stored. Per host,
+block is normalised (its letters, case-folded) and hashed (8 bytes); only hashes are stored. Per host,
 Redis counts on how many distinct pages each block was seen (``lua/chrome.lua``); a block seen on at
 least ``min_pages`` of them is chrome, and is left out of the text that is fingerprinted. The published
 article's text is not changed.
