@@ -73,6 +73,7 @@ class PreparedArticle:
     word_count: int
     fingerprint: Fingerprint
     timings: dict[str, float] = field(default_factory=dict)
+    extractor: str = "text"  # what produced the text (CleanText.extractor)
 
 
 def prepare(
@@ -127,6 +128,7 @@ def prepare_parsed(
             "clean_text" if parsed.text else "clean_html": t2 - t1,
             "fingerprint": t3 - t2,
         },
+        extractor=cleaned.extractor,
     )
 
 
