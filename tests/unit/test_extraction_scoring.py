@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from streams.evaluation import PageScore, extraction_scores, score_page, word_ngrams
+from streams.models import DuplicateArticle, UniqueArticle
+from streams.pages import pair_report
 
 
 def test_word_ngrams_are_a_multiset_of_word_runs():
@@ -48,3 +50,40 @@ def test_scores_average_pages_before_precision_and_recall():
 def test_no_pages_score_zero():
     """An empty run has no precision to report rather than a division by zero."""
     assert extraction_scores([]).f1 == 0.0
+
+
+def _duplicate(article: str, of: str) -> DuplicateArticle:
+    return DuplicateArticle(
+        id=article, url="u", duplicate_of=of, duplicate_of_url="v", match="near", similarity=0.9,
+        measure="jaccard", threshold=0.35, source=None, processed_at="t",
+    )  # fmt: skip
+
+
+def _unique(article: str) -> UniqueArticle:
+    return UniqueArticle(
+        id=article, url="u", canonical_url="u", title="", text="", source=None, published_at=None,
+        language=None, word_count=0, extra={}, processed_at="t",
+    )  # fmt: skip
+
+
+def test_pair_report_counts_pairs_found_and_false_links():
+    """Pages a, b, c: a's HTML finds its text, b's HTML is linked to a's text (false), c's is missed."""
+    pages = [{"id": k, "expected_text": k} for k in "abc"]
+    decisions = [
+        _unique("text:a"), _unique("text:b"), _unique("text:c"),
+        _duplicate("html:a", "text:a"), _duplicate("html:b", "text:a"), _unique("html:c"),
+    ]  # fmt: skip
+    report = pair_report(pages, decisions)
+    assert report.pairs_found == 1
+    assert report.false_links == [("html:b", "text:a")]
+
+
+def test_pair_report_treats_texts_the_engine_links_as_one_page():
+    """b's expected text is a copy of a's: b's HTML linked to a's text is a pair found, not a false link."""
+    pages = [{"id": k, "expected_text": k} for k in "ab"]
+    decisions = [
+        _unique("text:a"), _duplicate("text:b", "text:a"),
+        _duplicate("html:a", "text:a"), _duplicate("html:b", "text:a"),
+    ]  # fmt: skip
+    report = pair_report(pages, decisions)
+    assert (report.pairs_found, report.false_links, report.text_groups_merged) == (2, [], 1)
