@@ -405,7 +405,51 @@ def repair_text(text: str) -> str:
     # Usually there is nothing to remove: one scan then replaces two substitutions, which scan too.
     if _INVISIBLE_OR_CONTROL.search(text) is not None:
         text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+    if not _LOST_LEADS.isdisjoint(text):
+        text = repair_lost_sequences(text)
     return unicodedata.normalize("NFKC", text)
+
+
+# The first character of a UTF-8 sequence read as Windows-1252 (’ “ ” – — … start with â, é è à ç with Ã,
+# a no-break space and £ ° with Â) whose other bytes were lost on the way, so ftfy cannot rebuild the
+# character: `yearâs`, `âthe most importantâ`. What may be left of the lost bytes (Windows-1252's
+# characters for 0x80-0x9f) goes with it.
+_LOST_LEADS = frozenset("âÃÂ")
+_LOST_TAIL = "".join(sorted({bytes([b]).decode("cp1252", "ignore") for b in range(0x80, 0xA0)} - {""}))
+_LOST_CONTRACTION = re.compile(f"(?<=[A-Za-z])[âÃÂ][{re.escape(_LOST_TAIL)}]*(?=(?:s|t|re|m|ll|ve|d)\\b)")
+# At a word's edge: not both after and before a letter (`château`, `SÃO` keep theirs).
+_LOST_AT_EDGE = re.compile(
+    f"(?<![^\\W\\d_])[âÃÂ][{re.escape(_LOST_TAIL)}]*|[âÃÂ][{re.escape(_LOST_TAIL)}]*(?![^\\W\\d_])"
+)
+# Text where more than this share of the letters are other letters outside ASCII is taken to be
+# written in a language that uses â, ã or Ã legitimately (French, Portuguese, Romanian, Vietnamese...
+# have several in a hundred letters; English with a lost apostrophe has next to none) and is left alone.
+_LOST_MAX_FOREIGN_SHARE = 0.01
+_LOST_MIN_LETTERS = 500
+
+
+def repair_lost_sequences(text: str) -> str:
+    """Neutralise the lone lead characters of UTF-8 sequences whose other bytes were lost.
+
+    ``yearâs`` becomes ``year's`` (an apostrophe before s, t, re, m, ll, ve, d ending a word) and a lone
+    ``â`` at the edge of a word (a lost opening or closing quote) becomes a space, so that the words
+    around it are words again; the latter only in a long text or one where such apostrophes were found.
+    Only in text with almost no other letter outside ASCII: ``château``, ``São`` and a French or
+    Portuguese text keep their letters.
+    """
+    letters = foreign = 0
+    for char in text:
+        if char.isalpha():
+            letters += 1
+            if not char.isascii() and char not in _LOST_LEADS:
+                foreign += 1
+    if foreign > _LOST_MAX_FOREIGN_SHARE * letters:
+        return text
+    text, contractions = _LOST_CONTRACTION.subn("'", text)
+    # A lone lead at a word's edge alone is no proof in a short text (a French title, `L'âge d'or`).
+    if contractions == 0 and letters < _LOST_MIN_LETTERS:
+        return text
+    return _LOST_AT_EDGE.sub(" ", text)
 
 
 def normalise_lines(text: str, *, nfkc: bool = False) -> list[str]:
