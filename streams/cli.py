@@ -355,8 +355,9 @@ def register(app: faust.App, settings: Settings) -> None:
             print(json.dumps(result, indent=2))
             return
         table = Table(title=f"HTML extraction against expected text ({len(pages)} pages, word 4-grams)")
-        for column in ("extractor", "F1", "P", "R", "median ms", "median CPU ms"):
-            table.add_column(column, justify="left" if column == "extractor" else "right")
+        table.add_column("extractor", no_wrap=True)
+        for column in ("F1", "P", "R", "median ms", "median CPU ms"):
+            table.add_column(column, justify="right")
         for name, s in rows:
             table.add_row(
                 name,
