@@ -92,6 +92,7 @@ class PreparedArticle:
     blocks: PageBlocks | None = None  # for the site-chrome counter; None when chrome is not learned
     titles: str = ""  # every title the article gives (its own, and an HTML page's head titles): title rule
     chrome_dropped: int = 0  # characters of known chrome left out of the fingerprinted text
+    extractor: str = "text"  # what produced the text (CleanText.extractor)
 
 
 def prepare(
@@ -179,6 +180,7 @@ def prepare_parsed(
         },
         payload=payload,
         position=position,
+        extractor=cleaned.extractor,
     )
 
 

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from streams.fingerprint import FingerprintParams
 
 ShingleKind = Literal["word", "char"]
-HtmlExtractor = Literal["selectolax", "trafilatura"]
+HtmlExtractor = Literal["resiliparse", "selectolax", "trafilatura"]
 
 
 class Settings(BaseSettings):
@@ -58,7 +58,8 @@ class Settings(BaseSettings):
         2.0, gt=0, description="HTML extraction time box; slower pages get extraction_timeout."
     )
     html_extractor: HtmlExtractor = Field(
-        "selectolax", description="HTML main-text extractor: selectolax (fast) or trafilatura."
+        "resiliparse",
+        description="HTML main-text extractor: resiliparse (fast, best measured), selectolax or trafilatura.",
     )
 
     # --- fingerprint -------------------------------------------------------------------------------
