@@ -37,6 +37,7 @@ from typing import IO, Literal, Self
 
 __all__ = [
     "BROKER_KINDS",
+    "KAFKA_SETTINGS",
     "BrokerKind",
     "BrokerProcess",
     "KafkaBrokerProcess",
@@ -476,6 +477,21 @@ _KAFKA_HEAP_ENV = "STREAMS_KAFKA_HEAP"
 _KAFKA_CLUSTER_ID = "c3RyZWFtcy1sb2NhbC1rYQ"  # any 22-character base64 UUID; each start formats afresh
 _QUIET_JAVA = ("-Djava.awt.headless=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
 
+KAFKA_SETTINGS = {
+    # As docker-compose.yml (tests/unit/test_deploy.py checks it): the tests see the deployed behaviour.
+    "auto.create.topics.enable": "false",
+    "message.max.bytes": "2200000",
+    "group.initial.rebalance.delay.ms": "0",
+    "offsets.topic.replication.factor": "1",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    # One node and throwaway data: fewer partitions of the internal topics start faster.
+    "offsets.topic.num.partitions": "5",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+}
+"""The broker settings of :class:`KafkaBrokerProcess` besides its listeners and data directory."""
+
 
 def _kafka_home() -> Path:
     """The folder with Kafka's ``pom.xml`` (``$STREAMS_KAFKA_HOME``, else the checkout's deploy/kafka)."""
@@ -622,17 +638,7 @@ class KafkaBrokerProcess(BrokerProcess):
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "inter.broker.listener.name": "PLAINTEXT",
             "log.dirs": str(self.data_dir),
-            # As docker-compose.yml: the behaviour the tests check is the deployed broker's.
-            "auto.create.topics.enable": "false",
-            "message.max.bytes": "2200000",
-            "group.initial.rebalance.delay.ms": "0",
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            # One node and throwaway data: fewer partitions of the internal topics start faster.
-            "offsets.topic.num.partitions": "5",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            **KAFKA_SETTINGS,
         }
         return "".join(f"{key}={value}\n" for key, value in settings.items())
 
