@@ -40,8 +40,11 @@ def broker_credentials(settings: Settings) -> Any:
 def limit_fetch_wait(max_wait_ms: int) -> None:
     """Make Faust's worker consumer wait at most ``max_wait_ms`` for new messages per fetch.
 
-    Faust hard-codes 1500 ms. A broker that answers a fetch only when the wait is over (tansu does,
-    measured: a median 350 ms from produce to consume at low rates) then adds that much latency.
+    Faust hard-codes 1500 ms. Apache Kafka answers a fetch as soon as data is there, so on it the wait
+    only paces empty fetches (the default, 500 ms, is Kafka's own; 25 ms doubled an idle broker's CPU,
+    benchmarks/fetch_wait.py). A broker that answers a fetch only when the wait is over (tansu does,
+    measured: a median 350 ms from produce to consume at low rates) adds the whole wait to latency: the
+    local runs on tansu set 25 ms (``BrokerProcess.worker_settings``).
     """
     from faust.transport.drivers import aiokafka as faust_aiokafka
 
