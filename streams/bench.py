@@ -602,7 +602,6 @@ def run_end_to_end(
         # Room for the flood and the paced run after it (up to half as many again, and its copies are
         # fewer): the index stays within its capacity, as a deployment sized for its window would.
         settings = bench_settings(base, broker.url, redis_server.url, 2 * len(flood), tag)
-        settings = settings.model_copy(update=broker.worker_settings)
         create_topics(
             broker.bootstrap, [settings.topic_raw, *settings.output_topics], settings.topic_partitions
         )

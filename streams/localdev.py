@@ -113,7 +113,6 @@ def local_stack(
                 port,
                 STREAMS_BROKER_SESSION_TIMEOUT_SECONDS="6",
                 STREAMS_TOPIC_PARTITIONS=str(partitions),
-                **{f"STREAMS_{name.upper()}": str(value) for name, value in broker.worker_settings.items()},
             )
             proc = WorkerProcess(env, root / f"worker-{n}.log").start()
             started.append(proc)

@@ -33,7 +33,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal, Self
+from typing import IO, Literal, Self
 
 __all__ = [
     "BROKER_KINDS",
@@ -395,9 +395,6 @@ class BrokerProcess(_ChildProcess):
     _name = "tansu"
     kind: BrokerKind = "tansu"
     stop_timeout = 2.0
-    worker_settings: dict[str, Any] = {"broker_fetch_max_wait_ms": 25}  # noqa: RUF012 - read only
-    """Settings a worker on this broker needs instead of the defaults, which suit Apache Kafka: tansu
-    answers a fetch only when its wait is over, so the wait is all latency (benchmarks/fetch_wait.py)."""
 
     def __init__(self, workdir: Path, port: int | None = None, startup_timeout: float = 30.0) -> None:
         """Prepare (but do not start) a broker.
@@ -606,7 +603,6 @@ class KafkaBrokerProcess(BrokerProcess):
     _name = "kafka"
     kind: BrokerKind = "kafka"
     stop_timeout = 10.0
-    worker_settings: dict[str, Any] = {}  # noqa: RUF012 - read only; the defaults are Kafka's
 
     def __init__(self, workdir: Path, port: int | None = None, startup_timeout: float = 120.0) -> None:
         """Prepare (but do not start) a broker; fetches Kafka's jars if they are not there yet.

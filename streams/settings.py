@@ -122,11 +122,7 @@ class Settings(BaseSettings):
     )
     commit_interval_seconds: float = Field(1.0, gt=0, description="How often acked offsets are committed.")
     broker_fetch_max_wait_ms: int = Field(
-        500,
-        ge=1,
-        le=1500,
-        description="Longest a fetch waits for new messages; Kafka answers one as soon as data is there "
-        "(the local tansu waits every fetch out: streams dev, the tests and the bench set 25 on it).",
+        25, ge=1, le=1500, description="Longest a fetch waits for new messages (tansu always waits it out)."
     )
     producer_batch_bytes: int = Field(
         524_288,

@@ -80,7 +80,6 @@ def make_settings(broker: BrokerProcess | None, redis_url: str, **overrides: Any
         "topic_rejected": f"{tag}.rejected",
         "index_capacity": 10_000,
         "broker_session_timeout_seconds": 6,
-        **(broker.worker_settings if broker else {}),
     }
     values.update(overrides)
     return Settings(**values)
