@@ -114,7 +114,7 @@ def redis_bytes_per_article(url_bytes: int, id_bytes: int, articles: int = 5000)
             )
         for start in range(0, articles, 64):
             await index.decide_many(items[start : start + 64])
-        grown = (client.info("memory")["used_memory"] - used_before) / articles
+        grown = float(client.info("memory")["used_memory"] - used_before) / articles
         await index.close()
         client.close()
         return grown

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the monitoring tests use: Prometheus (promtool) and Chromium. redis-server is used
-# when present (the embedded Valkey from PyPI is the fallback). Installs only what is missing, and only
+# when present (the embedded Valkey from PyPI is the fallback). Java (17 or newer) and Maven run the
+# Apache Kafka broker the broker suites also run on (streams/localstack.py fetches its jars). Installs only what is missing, and only
 # where apt-get can run as root; elsewhere the tests that need them say so and are skipped.
 set -euo pipefail
 missing=()
 command -v prometheus >/dev/null || missing+=(prometheus)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing ${missing[*]} with apt-get"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up (first run) and run every check: ruff, ruff format, mypy, and the whole pytest suite
 # (unit, integration against a real broker and Redis, reliability, monitoring with Prometheus
-# and Chromium). CI runs exactly this. Extra arguments go to pytest.
+# and Chromium) on the embedded broker (tansu), then the broker suites (integration, reliability,
+# monitoring) again on Apache Kafka (STREAMS_TEST_BROKER=kafka; its jars are fetched with Maven
+# into deploy/kafka/lib the first time). CI runs exactly this. Extra arguments go to both pytest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev
@@ -31,5 +33,13 @@ for name, version, vuln, fixes in found:
 print(f"{len(audited)} of {len(deps)} dependencies audited, {len(found)} known vulnerabilities")
 sys.exit(1 if found else 0)
 ' "$audit_status" <<<"$audit_report"
+echo "== Apache Kafka jars"
+time .venv/bin/python -c 'from streams.localstack import kafka_classpath, kafka_version; kafka_classpath(); print("Apache Kafka", kafka_version())'
 # This machine has a C compiler: a missing text core is a build failure here, not a skipped test.
-echo "== pytest"; STREAMS_TEST_REQUIRE_NATIVE=1 .venv/bin/python -m pytest "$@"
+status=0
+echo "== pytest (broker: tansu)"
+STREAMS_TEST_REQUIRE_NATIVE=1 STREAMS_TEST_BROKER=tansu .venv/bin/python -m pytest "$@" || status=$?
+echo "== pytest (broker: Apache Kafka)"
+STREAMS_TEST_REQUIRE_NATIVE=1 STREAMS_TEST_BROKER=kafka .venv/bin/python -m pytest \
+  tests/integration tests/reliability tests/monitoring "$@" || status=$?
+exit "$status"

@@ -1,7 +1,8 @@
 """``streams bench``: throughput, latency, stage costs, index memory and growth, beside the naive baseline.
 
-The bench starts its own tansu broker and redis-server on free ports (it empties that Redis between
-parts, so it never touches a Redis of yours) and measures five things on the same articles:
+The bench starts its own broker (the embedded tansu by default; Apache Kafka with ``--broker kafka``, or
+both, one after the other, with ``--broker both``) and redis-server on free ports (it empties that Redis
+between parts, so it never touches a Redis of yours) and measures five things on the same articles:
 
 1. **End to end** through the broker and ``streams worker`` processes: the workers are started and
    the bench waits until every one of them has been assigned partitions and decided warm-up articles;
@@ -48,7 +49,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 import faust
@@ -64,6 +65,7 @@ from streams.cleaning import clean_article
 from streams.dedup import Deduplicator, PrepareConfig, PreparedArticle, index_config, prepare, to_decision
 from streams.fingerprint import Fingerprint, fingerprint
 from streams.index import IndexVerdict, RedisIndex
+from streams.localstack import BROKER_KINDS, BrokerKind
 from streams.models import Rejection, SourcePosition, parse_article
 from streams.settings import Settings
 
@@ -604,15 +606,16 @@ def run_end_to_end(
     workdir: Path,
     bar: Progress,
     producer_kind: str = PRODUCERS[0],
+    broker_kind: BrokerKind = "tansu",
 ) -> dict[str, Any]:
-    """Part 1 for one worker count: join, flood, then produce at half the measured rate."""
+    """Part 1 for one worker count on one broker: join, flood, then produce at half the measured rate."""
     from streams.cli import WorkerProcess
     from streams.localstack import create_topics, free_port, start_broker, start_redis
 
     tag = f"{workers}w-{uuid.uuid4().hex[:6]}"
-    run_dir = workdir / f"e2e-{tag}"
+    run_dir = workdir / f"e2e-{broker_kind}-{tag}"
     run_dir.mkdir(parents=True)
-    with start_broker(run_dir) as broker, start_redis(run_dir) as redis_server:
+    with start_broker(run_dir, kind=broker_kind) as broker, start_redis(run_dir) as redis_server:
         # Room for the flood and the paced run after it (up to half as many again, and its copies are
         # fewer): the index stays within its capacity, as a deployment sized for its window would.
         settings = bench_settings(base, broker.url, redis_server.url, 2 * len(flood), tag)
@@ -683,6 +686,7 @@ def run_end_to_end(
             shutil.rmtree(run_dir, ignore_errors=True)
     return {
         "workers": workers,
+        "broker": broker_kind,
         "join_seconds": round(join_seconds, 1),
         "max_rate": flood_result,
         "half_rate": paced,
@@ -1115,7 +1119,8 @@ def target_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     e2e = report.get("end_to_end", {})
 
     def rate(workers: int) -> float | None:
-        run = e2e.get(f"workers_{workers}")
+        # The embedded broker's figure where it ran (the targets were set on it), else Apache Kafka's.
+        run = e2e.get(e2e_key("tansu", workers)) or e2e.get(e2e_key("kafka", workers))
         return None if run is None else float(run["max_rate"]["articles_per_s"])
 
     best = max((r for r in (rate(1), rate(2)) if r is not None), default=None)
@@ -1176,9 +1181,16 @@ class Section:
 
 
 def _runs(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The end-to-end runs of a report, by key (``workers_1``, ...); none when part 1 was skipped."""
+    """The end-to-end runs of a report, by key (``workers_1``, ``kafka_workers_1``, ...); none when part 1
+    was skipped."""
     e2e = report.get("end_to_end", {})
     return {k: v for k, v in e2e.items() if isinstance(v, dict) and "max_rate" in v}
+
+
+def e2e_key(broker: str, workers: int) -> str:
+    """The report's key of one end-to-end run: ``workers_N`` on tansu (as before Kafka was benched),
+    ``kafka_workers_N`` on Apache Kafka."""
+    return f"workers_{workers}" if broker == "tansu" else f"{broker}_workers_{workers}"
 
 
 def end_to_end_sections(report: dict[str, Any]) -> list[Section]:
@@ -1186,24 +1198,33 @@ def end_to_end_sections(report: dict[str, Any]) -> list[Section]:
     runs = _runs(report)
     if not runs:
         return []
+    brokers = [run.get("broker", "tansu") for run in runs.values()]
+    # A column for the broker only when a run was not on tansu: reports of tansu alone read as before.
+    by_broker = any(b != "tansu" for b in brokers)
+
+    def lead(run: dict[str, Any], broker: str) -> list[Cell]:
+        return [str(run["workers"]), broker] if by_broker else [str(run["workers"])]
+
     rows: list[list[Cell]] = []
-    for run in runs.values():
+    for run, broker in zip(runs.values(), brokers, strict=True):
         for label, part in (("flood (max rate)", run["max_rate"]), ("paced at half", run["half_rate"])):
             lat = part["latency_ms"]
             cells = [_fmt(part["decided"]), _fmt(part["articles_per_s"])]
             cells += [_fmt(lat[q]) for q in ("p50", "p95", "p99", "max")]
-            rows.append([str(run["workers"]), label, *cells])
+            rows.append([*lead(run, broker), label, *cells])
     names = ["workers", "broker", "redis", "bench_producer_and_reader"]
     cpu: list[list[Cell]] = []
-    for run in runs.values():
+    for run, broker in zip(runs.values(), brokers, strict=True):
         us = run["max_rate"]["cpu_us_per_article"]
-        cpu.append([str(run["workers"]), *[_fmt(us.get(n)) for n in names],
+        cpu.append([*lead(run, broker), *[_fmt(us.get(n)) for n in names],
                     f"{run['max_rate']['cpu_share_of_machine']:.0%}"])  # fmt: skip
+    first = ["workers", "broker"] if by_broker else ["workers"]
+    through = " and ".join(dict.fromkeys(brokers))
     return [
         Section(
-            rich_title="1. End to end through tansu and Redis (Kafka timestamps, produce -> decision)",
+            rich_title=f"1. End to end through {through} and Redis (Kafka timestamps, produce -> decision)",
             md_title="**1. End to end** (Kafka timestamps, produce to decision)",
-            header=["workers", "run", "articles", "articles/s", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+            header=[*first, "run", "articles", "articles/s", "p50 ms", "p95 ms", "p99 ms", "max ms"],
             rows=rows,
             names_first=False,
         ),
@@ -1211,9 +1232,9 @@ def end_to_end_sections(report: dict[str, Any]) -> list[Section]:
             rich_title="CPU per article during the flood (us), by process: where the 2 cores go",
             md_title="CPU per article during the flood (us), by process",
             header=[
-                "workers",
+                *first,
                 "worker(s)",
-                "broker",
+                "broker process",
                 "Redis",
                 "bench (producer, reader)",
                 "share of the 2 cores",
@@ -1445,6 +1466,7 @@ class BenchOptions:
     seed: int
     producer: str = PRODUCERS[0]
     pages_path: Path | None = None  # HTML pages for the stage costs [default: SHARED_PAGES if present]
+    brokers: tuple[BrokerKind, ...] = ("tansu",)
 
 
 async def run_bench(settings: Settings, options: BenchOptions, console: Console) -> dict[str, Any]:
@@ -1491,19 +1513,21 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
             report["end_to_end"] = {"skipped": True}
         else:
             report["end_to_end"] = {}
-            for workers in options.workers:
-                result = await asyncio.to_thread(
-                    run_end_to_end,
-                    settings,
-                    workers,
-                    items,
-                    paced_source,
-                    options.paced_seconds,
-                    workdir,
-                    bar,
-                    options.producer,
-                )
-                report["end_to_end"][f"workers_{workers}"] = result
+            for broker_kind in options.brokers:
+                for workers in options.workers:
+                    result = await asyncio.to_thread(
+                        run_end_to_end,
+                        settings,
+                        workers,
+                        items,
+                        paced_source,
+                        options.paced_seconds,
+                        workdir,
+                        bar,
+                        options.producer,
+                        broker_kind,
+                    )
+                    report["end_to_end"][e2e_key(broker_kind, workers)] = result
         with start_redis(workdir / "redis") as redis_server:
             redis_url = redis_server.url
             report["machine"]["redis_version"] = sync_redis(redis_url).info("server").get("redis_version")
@@ -1594,6 +1618,8 @@ def register(app: faust.App, settings: Settings) -> None:
                "[default: ../shared/data/pages.jsonl.gz if present, else synthetic pages]."),
         option("--producer", type=click.Choice(PRODUCERS), default=PRODUCERS[0], show_default=True,
                help="Client that produces the raw articles end to end (it shares the cores it measures)."),
+        option("--broker", "broker", type=click.Choice([*BROKER_KINDS, "both"]), default="tansu",
+               show_default=True, help="Broker of part 1: embedded tansu, Apache Kafka, or both in turn."),
         option("--json", "as_json", is_flag=True,
                help="Print the report as JSON on stdout (progress on stderr)."),
         option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -1615,6 +1641,7 @@ def register(app: faust.App, settings: Settings) -> None:
         seed: int,
         pages_path: Path | None,
         producer: str,
+        broker: str,
         as_json: bool,
         output_path: Path | None,
         markdown_path: Path | None,
@@ -1628,6 +1655,7 @@ def register(app: faust.App, settings: Settings) -> None:
             baseline_articles=baseline_articles, growth_points=_int_list(growth_points), skip_e2e=skip_e2e,
             skip_growth=skip_growth, skip_baseline=skip_baseline, seed=seed, producer=producer,
             pages_path=pages_path,
+            brokers=BROKER_KINDS if broker == "both" else (cast(BrokerKind, broker),),
         )  # fmt: skip
         console = Console(stderr=as_json, width=None if sys.stdout.isatty() else 150)
         report = await run_bench(settings, options, console)

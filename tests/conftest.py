@@ -1,14 +1,16 @@
-"""Session fixtures: a real Kafka-protocol broker (tansu) and a real Redis, started on free ports.
+"""Session fixtures: a real Kafka-protocol broker and a real Redis, started on free ports.
 
-Nothing here mocks a service. The broker and Redis are started once per test session (only when a
-test asks for them) and stopped at the end; each test gets its own topic names, consumer group and
-index namespace, so tests do not see each other's messages or index entries.
+The broker is the embedded tansu, or Apache Kafka with ``STREAMS_TEST_BROKER=kafka`` (scripts/test.sh
+runs the broker suites on both). Nothing here mocks a service. The broker and Redis are started once
+per test session (only when a test asks for them) and stopped at the end; each test gets its own topic
+names, consumer group and index namespace, so tests do not see each other's messages or index entries.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +20,8 @@ from typing import Any
 import pytest
 
 from streams.localstack import (
+    BROKER_KINDS,
+    BrokerKind,
     BrokerProcess,
     RedisProcess,
     create_topics,
@@ -30,10 +34,23 @@ from streams.settings import Settings
 _counter = itertools.count()
 
 
+def session_broker_kind() -> BrokerKind:
+    """The broker the session runs on: ``$STREAMS_TEST_BROKER``, tansu by default."""
+    kind = os.environ.get("STREAMS_TEST_BROKER", "tansu")
+    for known in BROKER_KINDS:
+        if kind == known:
+            return known
+    raise pytest.UsageError(f"STREAMS_TEST_BROKER={kind!r}: expected one of {', '.join(BROKER_KINDS)}")
+
+
+def pytest_report_header() -> str:
+    return f"broker: {session_broker_kind()} (STREAMS_TEST_BROKER)"
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
-    """A tansu broker for the whole session."""
-    with start_broker(tmp_path_factory.mktemp("broker")) as server:
+    """The broker for the whole session: tansu, or Apache Kafka with ``STREAMS_TEST_BROKER=kafka``."""
+    with start_broker(tmp_path_factory.mktemp("broker"), kind=session_broker_kind()) as server:
         yield server
 
 

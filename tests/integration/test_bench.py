@@ -10,27 +10,33 @@ from pathlib import Path
 
 import pytest
 
+from streams.bench import e2e_key
+from tests.conftest import session_broker_kind
+
 pytestmark = pytest.mark.integration
 
 PARTS = ("end_to_end", "stages", "index_memory", "growth", "baseline")
 
 
 def test_bench_reports_all_five_parts(tmp_path: Path):
-    """A small run through a real broker, Redis and a worker writes a JSON report with all five parts."""
+    """A small run through a real broker (the session's kind), Redis and a worker writes a JSON report
+    with all five parts."""
     output = tmp_path / "bench.json"
+    broker = session_broker_kind()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")}
     command = [sys.executable, "-m", "streams", "bench", "--articles", "120", "--workers", "1",
                "--paced-seconds", "2", "--growth-points", "200,400", "--baseline-articles", "40",
-               "--json", "--output", str(output)]  # fmt: skip
+               "--broker", broker, "--json", "--output", str(output)]  # fmt: skip
     run = subprocess.run(command, env=env, capture_output=True, timeout=600, check=False)
     assert run.returncode == 0, run.stderr.decode(errors="replace")[-3000:]
     report = json.loads(output.read_text())
     assert json.loads(run.stdout) == report
     for part in PARTS:
         assert report[part] and "skipped" not in report[part], part
-    flood = report["end_to_end"]["workers_1"]["max_rate"]
-    assert flood["decided"] == flood["articles"] == 120
-    assert report["end_to_end"]["workers_1"]["half_rate"]["decided"] > 0
+    run = report["end_to_end"][e2e_key(broker, 1)]
+    assert run["broker"] == broker
+    assert run["max_rate"]["decided"] == run["max_rate"]["articles"] == 120
+    assert run["half_rate"]["decided"] > 0
     assert set(report["stages"]["us_per_article"]) >= {"parse", "clean_text", "clean_html", "fingerprint"}
     assert report["stages"]["per_second_one_core"]["html"] > 0
     assert report["index_memory"]["bytes_per_article"] > 0

@@ -1,11 +1,11 @@
 """Helpers of the monitoring tests: a real Prometheus, PromQL selectors, and one monitored run of the stack.
 
-A worker (real ``streams worker`` process) runs against the session's tansu broker and a Redis of
-its own that starts *after* the worker: the first wave of articles waits while Redis is down, which
-makes consumer lag, ``streams_redis_up == 0`` and Redis errors real. Then Redis starts, the backlog
-is decided, and two more waves flow. A real Prometheus (Debian's ``prometheus``, when installed)
-scrapes the worker every second with the repository's prometheus.yml (the worker target swapped for
-this worker) and evaluates the repository's alert rules every second.
+A worker (real ``streams worker`` process) runs against the session's broker (tansu or Apache Kafka) and
+a Redis of its own that starts *after* the worker: the first wave of articles waits while Redis is down,
+which makes consumer lag, ``streams_redis_up == 0`` and Redis errors real. Then Redis starts, the
+backlog is decided, and two more waves flow. A real Prometheus (Debian's ``prometheus``, when installed)
+scrapes the worker every second with the repository's prometheus.yml (the worker target swapped for this
+worker) and evaluates the repository's alert rules every second.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Helpers of the reliability scenarios: send with positions, read decisions back, watch workers.
 
-Every scenario runs against the session's real broker (tansu) and real Redis servers; nothing is
-mocked. Each scenario prints one summary line (sent, decided, violating) and the lines are repeated
-in the terminal summary under "reliability scenarios".
+Every scenario runs against the session's real broker (tansu, or Apache Kafka with
+STREAMS_TEST_BROKER=kafka) and real Redis servers; nothing is mocked. Each scenario prints one summary
+line (sent, decided, violating) and the lines are repeated in the terminal summary under "reliability
+scenarios".
 """
 
 from __future__ import annotations

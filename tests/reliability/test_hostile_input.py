@@ -244,7 +244,8 @@ def hostile_batch() -> list[bytes]:
     bad = [
         b"[" * 100_000 + b"]" * 100_000,
         b'{"a":' * 40_000 + b"1" + b"}" * 40_000,
-        json.dumps({"url": "https://big.example/", "text": "x" * 2_500_000}).encode(),
+        # Over max_message_bytes (2 MB), within the broker's message.max.bytes (2.2 MB, docker-compose.yml).
+        json.dumps({"url": "https://big.example/", "text": "x" * 2_100_000}).encode(),
         b'{"url":"https://a.example/","id":' + b"9" * 5000 + b',"text":"t"}',
         b"\xff\xfe\x00garbage" * 10_000,
         b'{"url":"https://s.example/\\ud800","text":"' + STORY.encode() + b'"}',

@@ -235,3 +235,34 @@ def test_paced_yields_every_item_once_in_order() -> None:
     items = [f"article-{i}" for i in range(50)]
     assert list(paced(items, rate=1e9)) == items
     assert list(paced([], rate=1.0)) == []
+
+
+def test_runs_on_both_brokers_get_a_broker_column_in_both_renderers():
+    """`--broker both`: each run's row names its broker, the CPU table too; the targets take tansu's runs."""
+    kafka_1, kafka_2 = _run(1, 900.0, 80.0), _run(2, 1500.0, 90.0)
+    for run in (kafka_1, kafka_2):
+        run["broker"] = "kafka"
+        run["max_rate"]["cpu_us_per_article"]["broker"] = 420.0
+    report = full_report()
+    report["end_to_end"].update({"kafka_workers_1": kafka_1, "kafka_workers_2": kafka_2})
+    rich, md = parse_rich(report_tables(report)), parse_markdown(markdown_report(report))
+    assert rich == md
+    tables = {header[0] + "/" + header[2]: rows for header, rows in md}
+    assert [row[:3] for row in tables["workers/run"]] == [
+        ["1", "tansu", "flood (max rate)"],
+        ["1", "tansu", "paced at half"],
+        ["2", "tansu", "flood (max rate)"],
+        ["2", "tansu", "paced at half"],
+        ["1", "kafka", "flood (max rate)"],
+        ["1", "kafka", "paced at half"],
+        ["2", "kafka", "flood (max rate)"],
+        ["2", "kafka", "paced at half"],
+    ]
+    assert [row[:4] for row in tables["workers/worker(s)"]] == [
+        ["1", "tansu", "3,851", "210"],
+        ["2", "tansu", "3,852", "210"],
+        ["1", "kafka", "3,851", "420"],
+        ["2", "kafka", "3,852", "420"],
+    ]
+    measured = {row["target"]: row["measured"] for row in target_rows(report)}
+    assert measured["end to end, 1 worker (articles/s)"] == 1234.0

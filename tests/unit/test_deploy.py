@@ -176,6 +176,25 @@ def test_kafka_is_single_node_kraft_without_auto_create_and_takes_the_largest_ar
     assert "kafka-data:/var/lib/kafka/data" in kafka["volumes"]
 
 
+def test_compose_runs_the_kafka_the_tests_run_with_the_same_settings():
+    """docker-compose.yml's Kafka image is the version of deploy/kafka/pom.xml (the tests' broker with
+    STREAMS_TEST_BROKER=kafka, docs/deploy.md names it), and every setting both give is the same."""
+    from streams.localstack import KAFKA_SETTINGS, kafka_version
+
+    services = compose()["services"]
+    version = kafka_version()
+    assert services["kafka"]["image"] == services["kafka-init"]["image"] == f"apache/kafka:{version}"
+    assert f"`apache/kafka:{version}`" in (ROOT / "docs" / "deploy.md").read_text()
+    env = {k: str(v) for k, v in services["kafka"]["environment"].items()}
+    shared = {
+        key: value for key, value in KAFKA_SETTINGS.items() if f"KAFKA_{key.upper().replace('.', '_')}" in env
+    }
+    assert {key: env[f"KAFKA_{key.upper().replace('.', '_')}"] for key in shared} == shared
+    assert {"message.max.bytes", "auto.create.topics.enable", "group.initial.rebalance.delay.ms"} <= set(
+        shared
+    )
+
+
 def test_worker_web_port_matches_expose_dockerfile_and_prometheus():
     """The worker's STREAMS_WEB_PORT is what it exposes, what the image EXPOSEs and Prometheus scrapes."""
     worker = compose()["services"]["worker"]
