@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from streams.cleaning import canonical_url, clean_article, html_budget_problem
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule, article_id_for, fingerprint
-from streams.index import IndexConfig, IndexVerdict, RedisIndex
+from streams.index import Index, IndexConfig, IndexVerdict
 from streams.models import (
     NO_POSITION,
     Decision,
@@ -246,7 +246,7 @@ class Deduplicator:
     worker; the pool is replaced when a page times out.
     """
 
-    def __init__(self, settings: Settings, index: RedisIndex) -> None:
+    def __init__(self, settings: Settings, index: Index) -> None:
         self.settings = settings
         self.index = index
         self.config = PrepareConfig.from_settings(settings)
