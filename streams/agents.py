@@ -113,6 +113,8 @@ class DedupWorker:
             if isinstance(item, PreparedArticle):
                 for stage, seconds in item.timings.items():
                     self.metrics.stage_seconds.labels(stage=stage).observe(seconds)
+                if item.chrome_dropped:
+                    self.metrics.chrome_stripped.inc()
         return prepared
 
     async def decide_prepared(self, prepared: Sequence[PreparedArticle | Rejection]) -> list[Decision]:
@@ -314,7 +316,9 @@ class DedupWorker:
             log.debug("index sweep pass completed", extra={"record_blocks": result.record_blocks_deleted})
 
     async def refresh_gauges(self) -> None:
-        """Index size and Redis memory, for the dashboards."""
+        """Index size, known site chrome and Redis memory, for the dashboards."""
+        self.metrics.chrome_hosts.set(self.engine.chrome.hosts())
+        self.metrics.chrome_blocks.set(self.engine.chrome.blocks())
         try:
             self.metrics.index_articles.set(await self.index.size())
             self.metrics.index_band_evictions.set(await self.index.band_evictions())

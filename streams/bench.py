@@ -79,6 +79,23 @@ TARGETS = {
 JOIN_TIMEOUT_SECONDS = 180.0
 
 
+#: The real pages used for the HTML stage when present (the project's shared data, never copied in).
+SHARED_PAGES = Path("../shared/data/pages.jsonl.gz")
+
+
+def page_items(path: Path, n: int) -> list[Item]:
+    """``n`` HTML inputs from a pages file (``streams eval --pages`` format), repeated under new ids."""
+    from streams.pages import read_pages
+
+    pages = read_pages(path)
+    return [
+        item_of(
+            {"id": f"page-{i}", "url": f"https://pages.bench.test/{i}", "html": pages[i % len(pages)]["html"]}
+        )
+        for i in range(n)
+    ]
+
+
 # --------------------------------------------------------------------------------------------------
 # Data
 # --------------------------------------------------------------------------------------------------
@@ -831,9 +848,20 @@ def measure_stages(items: Sequence[Item], html: Sequence[Item], config: PrepareC
     def encode(p: PreparedArticle) -> bytes:
         return encode_decision(to_decision(p, verdict))
 
+    def prepare_one(i: Item) -> Any:
+        return prepare(i.payload, config)
+
+    prepare_text = _per_article_us(prepare_one, texts)
+    prepare_html = _per_article_us(prepare_one, html)
     return {
         "articles": len(parsed),
         "html_pages": len(html_parsed),
+        # Whole preparation (parse, clean, fingerprint) of one input in one process: its inverse is what
+        # one core sustains before the index and the broker.
+        "per_second_one_core": {
+            "text": round(1e6 / prepare_text) if prepare_text else 0,
+            "html": round(1e6 / prepare_html) if prepare_html else 0,
+        },
         "mean_text_bytes": round(statistics.fmean(len(i.payload) for i in texts), 0) if texts else 0,
         "us_per_article": {
             "parse": round(_per_article_us(lambda i: parse_article(i.payload, max_bytes=limit), texts), 1),
@@ -841,6 +869,8 @@ def measure_stages(items: Sequence[Item], html: Sequence[Item], config: PrepareC
             "clean_html": round(_per_article_us(clean, html_parsed), 1),
             "fingerprint": round(_per_article_us(lambda c: fingerprint(c[0].text, c[1], params), cleaned), 1),
             "encode_decision": round(_per_article_us(encode, done), 1),
+            "prepare_text": round(prepare_text, 1),
+            "prepare_html": round(prepare_html, 1),
         },
     }  # fmt: skip
 
@@ -1204,6 +1234,11 @@ def stages_sections(report: dict[str, Any]) -> list[Section]:
     rows: list[list[Cell]] = [[k, _fmt(v, 1), _fmt(in_worker.get(k))] for k, v in stages.items()]
     rows.append(["index (Redis, one round trip per batch)", _fmt(index_us, 1), _fmt(in_worker.get("index"))])
     rows.append(["publish (send, wait for the broker's acks)", "-", _fmt(in_worker.get("publish"))])
+    per_second = report.get("stages", {}).get("per_second_one_core", {})
+    source = report.get("stages", {}).get("html_source", "synthetic pages")
+    for kind, label in (("text", "text articles"), ("html", f"HTML pages ({source})")):
+        if kind in per_second:
+            rows.append([f"{label} per second, prepared on one core", _fmt(per_second[kind]), "-"])
     return [
         Section(
             rich_title="2. Stages, one at a time in one process (CPU us per article; index: wall, Redis "
@@ -1409,6 +1444,7 @@ class BenchOptions:
     skip_baseline: bool
     seed: int
     producer: str = PRODUCERS[0]
+    pages_path: Path | None = None  # HTML pages for the stage costs [default: SHARED_PAGES if present]
 
 
 async def run_bench(settings: Settings, options: BenchOptions, console: Console) -> dict[str, Any]:
@@ -1473,9 +1509,11 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
             report["machine"]["redis_version"] = sync_redis(redis_url).info("server").get("redis_version")
             config = PrepareConfig.from_settings(settings)
             sample = items[: min(n, 2000)]
-            report["stages"] = measure_stages(
-                sample, html_items(min(200, max(20, n // 10)), options.seed + 7), config
-            )
+            pages = min(200, max(20, n // 10))
+            html_source = options.pages_path or (SHARED_PAGES if SHARED_PAGES.exists() else None)
+            html = page_items(html_source, pages) if html_source else html_items(pages, options.seed + 7)
+            report["stages"] = measure_stages(sample, html, config)
+            report["stages"]["html_source"] = str(html_source) if html_source else "synthetic pages"
             task = bar.add_task("fingerprinting all articles", total=n)
             prepared = []
             for item in items:
@@ -1551,6 +1589,9 @@ def register(app: faust.App, settings: Settings) -> None:
         option("--skip-growth", is_flag=True, help="Skip part 4 (filling the index to 1M takes minutes)."),
         option("--skip-baseline", is_flag=True, help="Skip part 5."),
         option("--seed", type=int, default=1, show_default=True, help="Seed of the synthetic articles."),
+        option("--pages", "pages_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+               default=None, help="Real HTML pages (streams eval --pages format) for the HTML stage "
+               "[default: ../shared/data/pages.jsonl.gz if present, else synthetic pages]."),
         option("--producer", type=click.Choice(PRODUCERS), default=PRODUCERS[0], show_default=True,
                help="Client that produces the raw articles end to end (it shares the cores it measures)."),
         option("--json", "as_json", is_flag=True,
@@ -1572,6 +1613,7 @@ def register(app: faust.App, settings: Settings) -> None:
         skip_growth: bool,
         skip_baseline: bool,
         seed: int,
+        pages_path: Path | None,
         producer: str,
         as_json: bool,
         output_path: Path | None,
@@ -1585,6 +1627,7 @@ def register(app: faust.App, settings: Settings) -> None:
             articles=articles, input_path=input_path, workers=worker_counts, paced_seconds=paced_seconds,
             baseline_articles=baseline_articles, growth_points=_int_list(growth_points), skip_e2e=skip_e2e,
             skip_growth=skip_growth, skip_baseline=skip_baseline, seed=seed, producer=producer,
+            pages_path=pages_path,
         )  # fmt: skip
         console = Console(stderr=as_json, width=None if sys.stdout.isatty() else 150)
         report = await run_bench(settings, options, console)

@@ -4,7 +4,9 @@
 ``streams dedup``    offline: a JSONL file through the same stages and decision, no Kafka (index in memory
                      unless STREAMS_REDIS_URL is set)
 ``streams produce``  publish a JSONL file to ``articles.raw`` as a crawler would
-``streams eval``     quality against labelled data, optionally beside the naive datasketch baseline
+``streams eval``     quality against labelled data, optionally beside the naive datasketch baseline;
+                     with ``--pages``, HTML extraction quality (and ``--pairs``) on real pages
+``streams clean``    what the service makes of each article (cleaned record or rejection), no index
 ``streams bench``    throughput, latency, stage costs and index memory, beside the naive baseline
 
 Every command reads the ``STREAMS_*`` settings; ``streams <command> --help`` lists its options.
@@ -24,7 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 import faust
@@ -33,12 +35,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from streams.dedup import Deduplicator, index_config
+from streams.dedup import Deduplicator, PrepareConfig, index_config, prepare
 from streams.evaluation import NaivePipeline, Outcome, Scores, naive_text, score
 from streams.index import Index, RedisIndex
 from streams.memory_index import MemoryIndex
-from streams.models import Decision, DuplicateArticle, SourcePosition
-from streams.settings import Settings
+from streams.models import Decision, DuplicateArticle, Rejection, SourcePosition
+from streams.settings import HtmlExtractor, Settings
 
 console = Console()  # results: tables and summaries
 notes = Console(stderr=True)  # progress and notes, so `--json` output on stdout stays clean
@@ -147,6 +149,23 @@ async def decide_offline(
     return decisions, elapsed
 
 
+def clean_record(payload: bytes, config: PrepareConfig, position: SourcePosition) -> dict[str, Any]:
+    """One line of ``streams clean``: the cleaned article, or the rejection with its ``error`` code."""
+    prepared = prepare(payload, config, position)
+    if isinstance(prepared, Rejection):
+        return prepared.to_dict()
+    raw = prepared.raw
+    return {
+        "id": prepared.article_id,
+        "url": raw.url,
+        "canonical_url": prepared.canonical_url,
+        "title": prepared.title,
+        "text": prepared.text,
+        "word_count": prepared.word_count,
+        "extractor": prepared.extractor,
+    }
+
+
 def outcome_of(decision: Decision) -> Outcome:
     article_id = decision.id or ""
     if isinstance(decision, DuplicateArticle):
@@ -250,14 +269,30 @@ def register(app: faust.App, settings: Settings) -> None:
         )
 
     async def evaluate(
-        self: AppCommand, input_path: Path, baseline: bool, as_json: bool, redis_url: str | None
+        self: AppCommand,
+        input_path: Path | None,
+        pages_path: Path | None,
+        pairs: bool,
+        all_extractors: bool,
+        baseline: bool,
+        as_json: bool,
+        redis_url: str | None,
     ) -> None:
-        """Precision, recall, per-kind recall, ARI and speed of the rule on labelled data."""
-        pairs = [strip_labels(line) for line in read_jsonl_lines(input_path)]
-        if any(labels is None for _, labels in pairs):
+        """Precision, recall, per-kind recall, ARI and speed of the rule on labelled data; or, with
+        --pages, HTML extraction quality and the HTML-vs-text pair check on real pages."""
+        if (input_path is None) == (pages_path is None):
+            raise click.UsageError(
+                "give one of --input (labelled articles) or --pages (pages with expected text)"
+            )
+        if pages_path is not None:
+            await evaluate_pages(pages_path, pairs, all_extractors, as_json, redis_url)
+            return
+        assert input_path is not None
+        pairs_of_lines = [strip_labels(line) for line in read_jsonl_lines(input_path)]
+        if any(labels is None for _, labels in pairs_of_lines):
             raise click.UsageError(f"{input_path}: every line needs label_cluster (and label_kind)")
-        lines = [p for p, _ in pairs]
-        labels = [lab for _, lab in pairs if lab is not None]
+        lines = [p for p, _ in pairs_of_lines]
+        labels = [lab for _, lab in pairs_of_lines if lab is not None]
         namespace = f"eval-{uuid.uuid4().hex[:12]}"
         url = index_redis_url(settings, redis_url)
         decisions, elapsed = await decide_offline(
@@ -275,6 +310,77 @@ def register(app: faust.App, settings: Settings) -> None:
         console.print(kinds_table(rows))
         console.print(index_label(url))
 
+    async def evaluate_pages(
+        pages_path: Path, pairs: bool, all_extractors: bool, as_json: bool, redis_url: str | None
+    ) -> None:
+        from streams.pages import (
+            measure_extractor,
+            pair_payloads,
+            pair_report,
+            read_pages,
+            streams_extractor,
+            trafilatura_extract,
+        )
+
+        try:
+            pages = read_pages(pages_path)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+        default = settings.html_extractor
+        names = [default] + ([n for n in get_args(HtmlExtractor) if n != default] if all_extractors else [])
+        candidates = [
+            (f"streams, {name}", streams_extractor(name, settings.max_text_chars)) for name in names
+        ]
+        candidates.append(("trafilatura.extract(html)", trafilatura_extract))
+        rows = []
+        for name, extract in candidates:
+            if not as_json:
+                notes.print(f"[dim]extracting {len(pages)} pages with {name}[/dim]")
+            rows.append((name, measure_extractor(extract, pages)))
+        result: dict[str, Any] = {"extraction": {name: s.as_dict() for name, s in rows}}
+        report = None
+        if pairs:
+            payloads = pair_payloads(pages)
+            url = index_redis_url(settings, redis_url)
+            decisions, _ = await decide_offline(
+                settings,
+                url,
+                payloads,
+                namespace=f"pairs-{uuid.uuid4().hex[:12]}",
+                fresh=True,
+                show_progress=not as_json,
+            )
+            report = pair_report(pages, decisions)
+            result["pairs"] = report.as_dict()
+        if as_json:
+            print(json.dumps(result, indent=2))
+            return
+        table = Table(title=f"HTML extraction against expected text ({len(pages)} pages, word 4-grams)")
+        table.add_column("extractor", no_wrap=True)
+        for column in ("F1", "P", "R", "median ms", "median CPU ms"):
+            table.add_column(column, justify="right")
+        for name, s in rows:
+            table.add_row(
+                name,
+                f"{s.f1:.3f}",
+                f"{s.precision:.3f}",
+                f"{s.recall:.3f}",
+                f"{s.median_ms:.1f}",
+                f"{s.median_cpu_ms:.1f}",
+            )
+        console.print(table)
+        if report is not None:
+            console.print(
+                f"HTML-vs-text pairs: {report.pairs_found}/{report.pages} found ({report.found_share:.1%}), "
+                f"{len(report.false_links)} false links, {len(report.rejected)} rejected "
+                f"({report.text_groups_merged} expected texts were themselves copies of another's, "
+                "counted as one page)"
+            )
+            for article, other in report.false_links:
+                console.print(f"  false link: {article} -> {other}")
+            for article, error in report.rejected:
+                console.print(f"  rejected: {article} ({error})")
+
     # The command is `streams eval`; Faust names a command after its function.
     evaluate.__name__ = evaluate.__qualname__ = "eval"
     app.command(
@@ -282,15 +388,53 @@ def register(app: faust.App, settings: Settings) -> None:
             "--input",
             "input_path",
             type=EXISTING_FILE,
-            required=True,
+            default=None,
             help="Labelled JSONL (label_cluster, label_kind), e.g. ../shared/data/dev.jsonl.",
         ),
+        option(
+            "--pages",
+            "pages_path",
+            type=EXISTING_FILE,
+            default=None,
+            help="Pages with html and expected_text (JSONL or .jsonl.gz): extraction quality instead.",
+        ),
+        option(
+            "--pairs",
+            is_flag=True,
+            help="With --pages: each page as text and as HTML through the engine; pairs found, false links.",
+        ),
+        option("--all-extractors", is_flag=True, help="With --pages: every STREAMS_HTML_EXTRACTOR value."),
         option(
             "--baseline", is_flag=True, help="Also run the naive datasketch pipeline and print it beside."
         ),
         option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of tables."),
         redis_url_option(),
     )(evaluate)
+
+    @app.command(
+        option(
+            "--input", "input_path", type=EXISTING_FILE, required=True, help="JSONL articles, one a line."
+        ),
+        option(
+            "--output",
+            "output_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            required=True,
+            help="Where to write one cleaned record (or rejection) a line.",
+        ),
+    )
+    async def clean(self: AppCommand, input_path: Path, output_path: Path) -> None:
+        """Clean a JSONL file as the service would, without an index: what it makes of each article."""
+        config = PrepareConfig.from_settings(settings)
+        counts: Counter[str] = Counter()
+        with output_path.open("w", encoding="utf-8") as out:
+            for number, line in enumerate(read_jsonl_lines(input_path)):
+                record = clean_record(strip_labels(line)[0], config, SourcePosition(None, None, number))
+                counts["rejected" if "error" in record else "cleaned"] += 1
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        console.print(
+            ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no input", f"-> {output_path}"
+        )
 
     @app.command(
         click.argument("input_path", type=EXISTING_FILE),

@@ -18,8 +18,17 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from streams.chrome import (
+    ChromeCache,
+    ChromeConfig,
+    PageBlocks,
+    html_titles,
+    line_hashes,
+    page_blocks,
+    strip_chrome,
+)
 from streams.cleaning import canonical_url, clean_article, html_budget_problem
-from streams.fingerprint import Fingerprint, FingerprintParams, Rule, article_id_for, fingerprint
+from streams.fingerprint import Fingerprint, FingerprintParams, Rule, article_id_for, fingerprint, url_host
 from streams.index import Index, IndexConfig, IndexVerdict
 from streams.models import (
     NO_POSITION,
@@ -80,17 +89,29 @@ class PreparedArticle:
     timings: dict[str, float] = field(default_factory=dict)
     payload: bytes = b""  # the message as received, for a rejection by the index (id_conflict)
     position: SourcePosition = NO_POSITION
+    blocks: PageBlocks | None = None  # for the site-chrome counter; None when chrome is not learned
+    titles: str = ""  # every title the article gives (its own, and an HTML page's head titles): title rule
+    chrome_dropped: int = 0  # characters of known chrome left out of the fingerprinted text
+    extractor: str = "text"  # what produced the text (CleanText.extractor)
 
 
 def prepare(
-    payload: bytes, config: PrepareConfig, position: SourcePosition = NO_POSITION
+    payload: bytes,
+    config: PrepareConfig,
+    position: SourcePosition = NO_POSITION,
+    chrome: frozenset[bytes] | None = None,
 ) -> PreparedArticle | Rejection:
-    """Parse, clean and fingerprint one message. Never raises on bad input."""
+    """Parse, clean and fingerprint one message. Never raises on bad input.
+
+    ``chrome``, when given, are the block hashes known as chrome of the article's host
+    (:mod:`streams.chrome`): they are left out of the fingerprinted text, and the article's blocks are
+    kept for counting.
+    """
     t0 = time.perf_counter()
     parsed = parse_article(payload, max_bytes=config.max_message_bytes, position=position)
     if isinstance(parsed, Rejection):
         return parsed
-    return prepare_parsed(parsed, payload, config, position, parse_seconds=time.perf_counter() - t0)
+    return prepare_parsed(parsed, payload, config, position, time.perf_counter() - t0, chrome)
 
 
 def prepare_parsed(
@@ -99,10 +120,13 @@ def prepare_parsed(
     config: PrepareConfig,
     position: SourcePosition = NO_POSITION,
     parse_seconds: float = 0.0,
+    chrome: frozenset[bytes] | None = None,
 ) -> PreparedArticle | Rejection:
-    """Clean and fingerprint an article that passed :func:`streams.models.parse_article`."""
+    """Clean and fingerprint an article that passed :func:`streams.models.parse_article` (``chrome``: as in
+    :func:`prepare`)."""
     t1 = time.perf_counter()
-    if not (parsed.text and parsed.text.strip()) and parsed.html:
+    from_text = bool(parsed.text and parsed.text.strip())  # what clean_article prefers to the HTML
+    if not from_text and parsed.html:
         problem = html_budget_problem(parsed.html)
         if problem is not None:
             return Rejection(
@@ -129,7 +153,12 @@ def prepare_parsed(
             id=article_id,
         )
     t2 = time.perf_counter()
-    fp = fingerprint(cleaned.text, parsed.url, config.params)
+    blocks, fingerprinted = None, cleaned.text
+    if chrome is not None:
+        hashes = line_hashes(cleaned.text)
+        blocks = page_blocks(parsed.url, cleaned.text, hashes)
+        fingerprinted = strip_chrome(cleaned.text, chrome, config.min_text_chars, hashes)
+    fp = fingerprint(fingerprinted, parsed.url, config.params)
     t3 = time.perf_counter()
     return PreparedArticle(
         raw=parsed,
@@ -139,13 +168,19 @@ def prepare_parsed(
         text=cleaned.text,
         word_count=cleaned.word_count,
         fingerprint=fp,
+        blocks=blocks,
+        titles=cleaned.title
+        if from_text or not parsed.html
+        else " ".join([cleaned.title, *html_titles(parsed.html)]),
+        chrome_dropped=len(cleaned.text) - len(fingerprinted),
         timings={
             "parse": parse_seconds,
-            "clean_text" if parsed.text else "clean_html": t2 - t1,
+            "clean_text" if from_text else "clean_html": t2 - t1,
             "fingerprint": t3 - t2,
         },
         payload=payload,
         position=position,
+        extractor=cleaned.extractor,
     )
 
 
@@ -213,8 +248,19 @@ def index_config(settings: Settings, namespace: str | None = None) -> IndexConfi
             min_containment_shingles=settings.min_containment_shingles,
             lead_threshold=settings.lead_threshold,
             lead_containment_threshold=settings.lead_containment_threshold,
+            same_host_title_threshold=settings.same_host_title_threshold,
         ),
         max_candidates=settings.max_candidates,
+    )
+
+
+def chrome_config(settings: Settings) -> ChromeConfig:
+    """How site chrome is learned, from the settings."""
+    return ChromeConfig(
+        min_pages=settings.chrome_min_pages,
+        max_blocks=settings.chrome_max_blocks,
+        ttl_seconds=int(settings.chrome_ttl_days * 86400),
+        cache_hosts=settings.chrome_cache_hosts,
     )
 
 
@@ -253,6 +299,8 @@ class Deduplicator:
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._pool_ready: asyncio.Future[None] | None = None
         self.replayed = 0  # decisions replayed for articles already in the index (redelivery)
+        self.chrome_config = chrome_config(settings)
+        self.chrome = ChromeCache(self.chrome_config.cache_hosts, self.chrome_config.min_pages)
 
     def _html_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
@@ -271,9 +319,10 @@ class Deduplicator:
         if isinstance(parsed, Rejection):
             return parsed
         parse_seconds = time.perf_counter() - t0
+        chrome = self.chrome.get(url_host(parsed.url)) if self.chrome_config.enabled else None
         is_text = bool(parsed.text and parsed.text.strip())
         if is_text and len(parsed.text or "") <= INLINE_TEXT_CHARS:
-            return prepare_parsed(parsed, payload, self.config, position, parse_seconds)
+            return prepare_parsed(parsed, payload, self.config, position, parse_seconds, chrome)
         loop = asyncio.get_running_loop()
         if self._pool is None:
             # Starting the process (seconds on a busy machine) must not count against the first page.
@@ -282,7 +331,7 @@ class Deduplicator:
             with contextlib.suppress(Exception):  # a broken pool fails the page below, where it is handled
                 await asyncio.wait_for(asyncio.shield(self._pool_ready), timeout=60)
         future = loop.run_in_executor(
-            self._html_pool(), prepare_parsed, parsed, payload, self.config, position, parse_seconds
+            self._html_pool(), prepare_parsed, parsed, payload, self.config, position, parse_seconds, chrome
         )
         try:
             return await asyncio.wait_for(future, timeout=self.settings.extraction_timeout_seconds)
@@ -343,7 +392,10 @@ class Deduplicator:
 
     async def _prepare_guarded(self, payload: bytes, position: SourcePosition) -> PreparedArticle | Rejection:
         try:
-            return await self._prepare_one(payload, position)
+            prepared = await self._prepare_one(payload, position)
+            if isinstance(prepared, PreparedArticle) and prepared.blocks is not None:
+                self.chrome.observe(prepared.blocks)
+            return prepared
         except Exception as exc:
             # A bug of ours on one input must not stall its partition: the input is rejected, with its
             # bytes, and the traceback goes to the log for us to fix.
@@ -358,11 +410,16 @@ class Deduplicator:
     async def decide_prepared(self, prepared: Sequence[PreparedArticle | Rejection]) -> list[Decision]:
         """Run the index for the prepared articles (one pipeline round trip) and build the decisions."""
         articles = [p for p in prepared if isinstance(p, PreparedArticle)]
-        results = (
-            await self.index.decide_many([(a.fingerprint, a.article_id, a.raw.url) for a in articles])
-            if articles
-            else []
-        )
+        pages = [a.blocks for a in articles if a.blocks is not None]
+        results: list[IndexVerdict] = []
+        if articles:
+            results, chrome = await self.index.decide_and_count(
+                [(a.fingerprint, a.article_id, a.raw.url, a.titles) for a in articles],
+                pages,
+                self.chrome_config,
+            )
+            if chrome:
+                self.chrome.update(pages, chrome)
         self.replayed += sum(v.replayed for v in results)
         verdicts = iter(results)
         return [p if isinstance(p, Rejection) else to_decision(p, next(verdicts)) for p in prepared]

@@ -175,3 +175,83 @@ class NaivePipeline:
         if article_id not in self.lsh:
             self.lsh.insert(article_id, minhash)
         return Outcome(article_id, "unique")
+
+
+# --- HTML extraction against expected text (``streams eval --pages``) ---------------------------------
+
+_PAGE_WORDS = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class PageScore:
+    """One page's word 4-grams: true positives, false positives and false negatives as shares of their sum."""
+
+    tp: float
+    fp: float
+    fn: float
+
+
+def word_ngrams(text: str, size: int = 4) -> Counter[tuple[str, ...]]:
+    """The multiset of word n-grams of a text (words are ``\\w+`` runs, case kept)."""
+    words = _PAGE_WORDS.findall(text)
+    return Counter(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+
+
+def score_page(extracted: str, expected: str, size: int = 4) -> PageScore:
+    """Extracted against expected text, as the public article-extraction benchmarks score a page.
+
+    Each count is divided by TP + FP + FN, so that every page weighs the same in the average. A page
+    where both texts have no n-gram counts as a perfect match.
+    """
+    got, want = word_ngrams(extracted, size), word_ngrams(expected, size)
+    tp = sum((got & want).values())
+    fp = sum(got.values()) - tp
+    fn = sum(want.values()) - tp
+    total = tp + fp + fn
+    if total == 0:
+        return PageScore(1.0, 0.0, 0.0)
+    return PageScore(tp / total, fp / total, fn / total)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionScores:
+    """Precision, recall and F1 from the page-averaged shares, and the time per page."""
+
+    pages: int
+    precision: float
+    recall: float
+    f1: float
+    median_ms: float
+    median_cpu_ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def extraction_scores(
+    pages: Sequence[PageScore], seconds: Sequence[float] = (), cpu_seconds: Sequence[float] = ()
+) -> ExtractionScores:
+    """Average the pages' shares, then P = TP / (TP + FP), R = TP / (TP + FN), F1 their harmonic mean."""
+    n = len(pages)
+    tp = sum(p.tp for p in pages) / n if n else 0.0
+    fp = sum(p.fp for p in pages) / n if n else 0.0
+    fn = sum(p.fn for p in pages) / n if n else 0.0
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return ExtractionScores(
+        pages=n,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        median_ms=_median(seconds) * 1000,
+        median_cpu_ms=_median(cpu_seconds) * 1000,
+    )
+
+
+def _median(values: Sequence[float]) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

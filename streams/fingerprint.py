@@ -470,10 +470,53 @@ class Rule:
     min_containment_shingles: int
     lead_threshold: float
     lead_containment_threshold: float
+    same_host_title_threshold: float = 0.75
+
+
+_HOST = re.compile(r"^[A-Za-z0-9+.-]+://([^/?#]*)")
+_TITLE_WORDS_KEPT = 16
+
+
+def url_host(url: str) -> str:
+    """The host of a URL as the index compares it: lower case, without user, port or a leading ``www.``.
+
+    Deliberately a plain pattern, not urllib: ``decide.lua`` parses the stored URL the same way.
+    """
+    found = _HOST.match(url)
+    if found is None:
+        return ""
+    host = found.group(1).rsplit("@", 1)[-1].split(":", 1)[0].lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def title_sketch(title: str) -> str:
+    """The title's content words as sorted, distinct 16-bit hashes, 4 hex digits each (at most 16).
+
+    Stored with each unique article: a near match between two pages of one host needs their titles to
+    agree (see :func:`verify`), the one block of a page that a site's template never shares.
+    """
+    hashes = sorted({xxhash.xxh3_64_intdigest(w.encode("utf-8")) & 0xFFFF for w in tokens(title)})
+    return "".join(f"{h:04x}" for h in hashes[:_TITLE_WORDS_KEPT])
+
+
+def title_agreement(a: str, b: str) -> float:
+    """Share of the shorter title sketch's words found in the other (0 when either is empty)."""
+    words_a = {a[i : i + 4] for i in range(0, len(a), 4)}
+    words_b = {b[i : i + 4] for i in range(0, len(b), 4)}
+    smaller = min(len(words_a), len(words_b))
+    return len(words_a & words_b) / smaller if smaller else 0.0
 
 
 def verify(
-    new: Fingerprint, old_signature: bytes, old_lead: bytes, old_count: int, rule: Rule
+    new: Fingerprint,
+    old_signature: bytes,
+    old_lead: bytes,
+    old_count: int,
+    rule: Rule,
+    *,
+    same_host: bool = False,
+    new_title: str = "",
+    old_title: str = "",
 ) -> Match | None:
     """The decision rule for one LSH candidate, on compact signatures.
 
@@ -487,8 +530,16 @@ def verify(
        ``lead_containment_threshold``: a short excerpt, whose containment estimate is noisy, that
        starts like the story it was cut from.
 
+    Two pages of one host (``same_host``, see :func:`url_host`) share the site's template: navigation,
+    teaser rails, boxes and footer, sometimes most of the extracted text. Their match must also rest on
+    the story's own headline: the title sketches (:func:`title_sketch`) must agree to
+    ``same_host_title_threshold``, else the pair is no near duplicate whatever the text says (a missing
+    title never agrees). Exact and URL matches do not go through here.
+
     The index's Lua script applies this same rule inside Redis; the integration tests check they agree.
     """
+    if same_host and title_agreement(new_title, old_title) < rule.same_host_title_threshold:
+        return None
     jaccard = estimate_jaccard(new.compact_signature(), old_signature)
     if jaccard >= rule.jaccard_threshold:
         return Match("jaccard", jaccard, rule.jaccard_threshold, jaccard)

@@ -8,7 +8,7 @@ idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself
 * Everything lives under ``{namespace}:v4:<tag>``; the tag encodes the shingles, permutations, seed,
   bands, shard count and band table size, so a change of parameters starts a new index instead of
   mixing signatures (older layouts are not read: an upgrade starts empty; v3 keyed the id entry by the
-  id alone, v4 by the id with the article's URL and exact keys).
+  id alone, v4 by the id with the article's URL and exact keys, and keeps a title sketch per record).
   The braces are a cluster hash tag: all keys of an index sit in one slot, which Lua needs.
 * Articles get a sequence number (``<prefix>:seq``) that only grows. Time is cut into generations
   (``retention / index_generations`` long); ``<prefix>:meta`` holds the index's epoch and the first
@@ -28,14 +28,17 @@ idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself
 * URL, exact, id and name entries live in small hashes ``<prefix>:<shard>`` that Redis keeps in its compact
   listpack encoding (a 6-byte field and the article number); the shard count is sized from
   ``index_capacity`` so a hash holds at most about 64 entries.
-* Records (``<prefix>:r:<n // 128>``) keep, for a unique article, its shingle count, URL, id and its
-  8-bit signature for verification; for a duplicate, the canonical article's number, id and URL and
+* Records (``<prefix>:r:<n // 128>``) keep, for a unique article, its shingle count, URL, id, title
+  sketch (:func:`streams.fingerprint.title_sketch`, for the same-host rule) and its 8-bit signature for
+  verification; for a duplicate, the canonical article's number, id and URL and
   the evidence, so redelivery replays the decision, even once the canonical's own record has left the
   window; both keep the time of the first decision (8 bytes), so the
   replayed record is the same, byte for byte.
 * Nothing has a TTL: entries past the window are skipped by every lookup, and :meth:`RedisIndex.sweep`
   (``lua/sweep.lua``, run by every worker on a timer, a slice of the small hashes at a time behind a
   shared cursor) removes them and deletes record blocks whose articles have all left the window.
+* Site chrome counts (``<prefix>:c:<host>``, ``lua/chrome.lua``, see :mod:`streams.chrome`) share the
+  namespace and its slot; :meth:`RedisIndex.decide_and_count` sends them in the decisions' pipeline.
 * The epoch is a random token set when the index is created. If it changes (Redis restarted
   without its data), every worker notices on its next call and reports it loudly.
 
@@ -64,8 +67,9 @@ from redis.exceptions import OutOfMemoryError as RedisOutOfMemoryError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from streams.chrome import ChromeConfig, PageBlocks, chrome_args
 from streams.errors import IndexReset, IndexUnavailable
-from streams.fingerprint import Fingerprint, FingerprintParams, Rule
+from streams.fingerprint import Fingerprint, FingerprintParams, Rule, title_sketch
 
 LAYOUT_VERSION = "v4"
 _LISTPACK_TARGET_ENTRIES = 64  # Redis keeps hashes of up to 128 small entries as a compact listpack.
@@ -181,10 +185,14 @@ def generation_of(config: IndexConfig, now: float) -> int:
 SCRIPT_BATCH_ARTICLES = 64
 
 
+#: One article to decide: fingerprint, id, URL and optionally its title (for the same-host rule).
+IndexItem = tuple[Fingerprint, str, str] | tuple[Fingerprint, str, str, str]
+
+
 def article_args(
-    fp: Fingerprint, article_id: str, url: str, shard_bits: int, table_keys: int
+    fp: Fingerprint, article_id: str, url: str, shard_bits: int, table_keys: int, title: str = ""
 ) -> list[str | bytes | int]:
-    """The six arguments of one article in ``decide.lua``'s ARGV (pure; see the script's header)."""
+    """The seven arguments of one article in ``decide.lua``'s ARGV (pure; see the script's header)."""
     # 128-bit keys: the first 64 bits pick the shard, 48 more make the field, so a wrong URL or exact
     # match would need a 112-bit collision.
     # Two entries name the article: the id entry hashes the id with the content (canonical URL and exact
@@ -209,16 +217,17 @@ def article_args(
         fp.compact_signature() + fp.compact_lead(),
         keys,
         packed_bands(fp.band_hashes, table_keys),
+        title_sketch(title),
     ]
 
 
 def script_args(
     config: IndexConfig,
-    items: Sequence[tuple[Fingerprint, str, str]],
+    items: Sequence[IndexItem],
     epoch: str,
     now: float | None = None,
 ) -> list[str | bytes | int | float]:
-    """The ARGV of ``decide.lua`` for a batch of (fingerprint, article id, url), decided in order."""
+    """The ARGV of ``decide.lua`` for a batch of (fingerprint, article id, url[, title]), decided in order."""
     now = time.time() if now is None else now
     rule = config.rule
     args: list[str | bytes | int | float] = [
@@ -234,11 +243,13 @@ def script_args(
         rule.lead_containment_threshold,
         config.params.num_perm,
         encode_time(now),
+        rule.same_host_title_threshold,
         len(items),
     ]
     shard_bits, table_keys = config.shard_bits, config.table_keys  # computed: once per call
-    for fp, article_id, url in items:
-        args.extend(article_args(fp, article_id, url, shard_bits, table_keys))
+    for item in items:
+        title = item[3] if len(item) > 3 else ""
+        args.extend(article_args(item[0], item[1], item[2], shard_bits, table_keys, title))
     return args
 
 
@@ -317,10 +328,18 @@ class Index(Protocol):
         """Decide one article."""
         ...
 
-    async def decide_many(
-        self, items: list[tuple[Fingerprint, str, str]], now: float | None = None
-    ) -> list[IndexVerdict]:
+    async def decide_many(self, items: Sequence[IndexItem], now: float | None = None) -> list[IndexVerdict]:
         """Decide articles in order, at ``now`` (Unix time, default the clock)."""
+        ...
+
+    async def decide_and_count(
+        self,
+        items: Sequence[IndexItem],
+        chrome: Sequence[PageBlocks] = (),
+        chrome_config: ChromeConfig | None = None,
+        now: float | None = None,
+    ) -> tuple[list[IndexVerdict], list[bytes]]:
+        """Decide articles in order and count the pages' blocks as site chrome."""
         ...
 
     async def sweep(
@@ -358,6 +377,7 @@ class RedisIndex:
         self.config = config
         self.epoch = ""
         self._script = client.register_script(_load_script("decide"))
+        self._chrome = client.register_script(_load_script("chrome"))
         self._sweep = client.register_script(_load_script("sweep"))
 
     @classmethod
@@ -381,6 +401,9 @@ class RedisIndex:
         try:
             await self.client.hsetnx(key, "epoch", secrets.token_hex(8))
             value = await self.client.hget(key, "epoch")
+            # Loaded now: the chrome call runs after the decisions in a pipeline, where a missing script
+            # would fail the batch after its decisions were made (they would then be replayed).
+            await self.client.script_load(self._chrome.script)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
         except RedisOutOfMemoryError as exc:  # maxmemory with noeviction: wait for room, like an outage
@@ -392,25 +415,48 @@ class RedisIndex:
         """Query the index for the article and insert it if it is new, atomically."""
         return (await self.decide_many([(fp, article_id, url)]))[0]
 
-    async def decide_many(
-        self, items: list[tuple[Fingerprint, str, str]], now: float | None = None
-    ) -> list[IndexVerdict]:
+    async def decide_many(self, items: Sequence[IndexItem], now: float | None = None) -> list[IndexVerdict]:
         """Decide several articles in order in one pipeline: one round trip, one atomic script call for
         each :data:`SCRIPT_BATCH_ARTICLES` of them.
 
         ``now`` (Unix time, default the clock) places the decisions in a generation.
         """
+        verdicts, _ = await self.decide_and_count(items, now=now)
+        return verdicts
+
+    @property
+    def chrome_prefix(self) -> str:
+        """Where the site-chrome counts live: in the index's namespace (and cluster slot)."""
+        return f"{self.config.prefix}:c:"
+
+    async def decide_and_count(
+        self,
+        items: Sequence[IndexItem],
+        chrome: Sequence[PageBlocks] = (),
+        chrome_config: ChromeConfig | None = None,
+        now: float | None = None,
+    ) -> tuple[list[IndexVerdict], list[bytes]]:
+        """:meth:`decide_many`, and the pages' blocks counted as site chrome (``lua/chrome.lua``) in the
+        same pipeline: still one round trip. Returns the verdicts and, per page of ``chrome``, the hashes
+        of its blocks that are chrome now.
+        """
         now = time.time() if now is None else now
-        calls = [
-            script_args(self.config, items[start : start + SCRIPT_BATCH_ARTICLES], self.epoch, now)
+        calls: list[tuple[str, list[str | bytes | int | float]]] = [
+            (
+                self._script.sha,
+                script_args(self.config, items[start : start + SCRIPT_BATCH_ARTICLES], self.epoch, now),
+            )
             for start in range(0, len(items), SCRIPT_BATCH_ARTICLES)
         ]
+        if chrome and chrome_config is not None and chrome_config.enabled:
+            calls.append((self._chrome.sha, list(chrome_args(self.chrome_prefix, chrome_config, chrome))))
         try:
             try:
                 replies = await self._run_decide(calls)
             except NoScriptError:
-                # Redis restarted or its scripts were flushed; nothing ran (every call is the same script).
+                # Redis restarted or its scripts were flushed; nothing ran (the first call already failed).
                 await self.client.script_load(self._script.script)
+                await self.client.script_load(self._chrome.script)
                 replies = await self._run_decide(calls)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
@@ -418,14 +464,16 @@ class RedisIndex:
             # A full Redis (maxmemory, noeviction) refuses the scripts: the batch waits and retries rather
             # than crash the agent. Scripts that ran before the refused one replay their decision.
             raise IndexUnavailable(f"Redis is full (maxmemory): {exc}") from exc
-        return [verdict for reply in replies for verdict in decode_batch(reply)]
+        n_decide = len(calls) - (1 if len(calls) and calls[-1][0] == self._chrome.sha else 0)
+        verdicts = [verdict for reply in replies[:n_decide] for verdict in decode_batch(reply)]
+        return verdicts, (list(replies[n_decide]) if n_decide < len(replies) else [])
 
-    async def _run_decide(self, calls: list[list[str | bytes | int | float]]) -> list[Any]:
+    async def _run_decide(self, calls: list[tuple[str, list[str | bytes | int | float]]]) -> list[Any]:
         # EVALSHA straight into the pipeline: redis-py's Script objects make a pipeline send SCRIPT EXISTS
         # first, a second round trip for every batch.
         async with self.client.pipeline(transaction=False) as pipe:
-            for args in calls:
-                pipe.evalsha(self._script.sha, 0, *args)
+            for sha, args in calls:
+                pipe.evalsha(sha, 0, *args)
             replies: list[Any] = await pipe.execute()
             return replies
 

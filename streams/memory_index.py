@@ -15,7 +15,8 @@ For each article, in order:
    with the same exact key. The article is a duplicate of that article's canonical (the article itself
    if it was unique, else the one its own record names).
 4. **A near duplicate**: the LSH candidates (see below) are verified one by one with
-   :func:`streams.fingerprint.verify`; of those that pass, the one with the highest Jaccard estimate
+   :func:`streams.fingerprint.verify` (for two pages of one host, :func:`streams.fingerprint.url_host`,
+   their title sketches must agree too); of those that pass, the one with the highest Jaccard estimate
    is the canonical, the lowest number on a tie.
 5. **New**: unique, and its bands enter the band table.
 
@@ -37,20 +38,28 @@ still holds an article of the window, which then loses that band (counted by :me
 Candidates are the window's articles in a slot with the band's check, taken band by band, each bucket
 from its first slot on, at most ``max_candidates`` distinct ones (so a chance match of the check also
 makes a candidate, which verification judges like any other).
+
+**Site chrome** (:meth:`MemoryIndex.decide_and_count`, as ``lua/chrome.lua``): per host and text block,
+the tags of up to ``min_pages`` distinct pages it was seen on; a block with ``min_pages`` of them is
+chrome. Past ``max_blocks`` blocks a host is pruned: blocks on fewer pages go, and so does chrome not
+seen since the previous prune. A host not counted for ``ttl_seconds`` is forgotten.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
-from streams.fingerprint import Fingerprint, Match, verify
+from streams.chrome import ChromeConfig, PageBlocks
+from streams.fingerprint import Fingerprint, Match, title_sketch, url_host, verify
 from streams.index import (
     BUCKET_SLOTS,
     BUCKETS_PER_KEY,
     IndexConfig,
+    IndexItem,
     IndexVerdict,
     SweepResult,
     decode_time,
@@ -68,6 +77,7 @@ class _Unique:
     article_id: str
     signature: bytes  # compact (8 bits a value)
     lead: bytes  # compact lead signature
+    title: str  # title_sketch of its titles, for the same-host rule
     decided_at: str  # encode_time of the first decision
 
 
@@ -83,6 +93,16 @@ class _Duplicate:
     similarity: float
     threshold: float
     decided_at: str
+
+
+@dataclass(slots=True)
+class _HostChrome:
+    """One host's chrome counts: per block the prune round it was last seen in (its mark) and the tags
+    of up to ``min_pages`` distinct pages it was seen on."""
+
+    round: int | None = None  # None until the first prune
+    blocks: dict[bytes, tuple[int, bytes]] = field(default_factory=dict)
+    seen_at: float = 0.0
 
 
 class _Bucket:
@@ -126,6 +146,7 @@ class MemoryIndex:
         self._records: dict[int, _Unique | _Duplicate] = {}
         self._buckets: dict[int, _Bucket] = {}
         self._evicted = 0
+        self._chrome: dict[str, _HostChrome] = {}
 
     async def open(self) -> str:
         return self.epoch
@@ -137,14 +158,31 @@ class MemoryIndex:
         """Decide one article (see :meth:`decide_many`)."""
         return (await self.decide_many([(fp, article_id, url)]))[0]
 
-    async def decide_many(
-        self, items: list[tuple[Fingerprint, str, str]], now: float | None = None
-    ) -> list[IndexVerdict]:
-        """Decide articles in order; ``now`` (Unix time, default the clock) places them in a generation."""
+    async def decide_many(self, items: Sequence[IndexItem], now: float | None = None) -> list[IndexVerdict]:
+        """Decide articles (fingerprint, id, URL[, titles]) in order; ``now`` (Unix time, default the
+        clock) places them in a generation."""
         now = time.time() if now is None else now
         first_live = self._window_start(now)
         decided_at = encode_time(now)
-        return [self._decide(fp, article_id, url, first_live, decided_at) for fp, article_id, url in items]
+        return [
+            self._decide(item[0], item[1], item[2], item[3] if len(item) > 3 else "", first_live, decided_at)
+            for item in items
+        ]
+
+    async def decide_and_count(
+        self,
+        items: Sequence[IndexItem],
+        chrome: Sequence[PageBlocks] = (),
+        chrome_config: ChromeConfig | None = None,
+        now: float | None = None,
+    ) -> tuple[list[IndexVerdict], list[bytes]]:
+        """:meth:`decide_many`, then the pages' blocks counted as site chrome (as ``lua/chrome.lua``):
+        the verdicts and, per page, the hashes of its blocks that are chrome now."""
+        now = time.time() if now is None else now
+        verdicts = await self.decide_many(items, now)
+        if not chrome or chrome_config is None or not chrome_config.enabled:
+            return verdicts, []
+        return verdicts, [self._count_chrome(page, chrome_config, now) for page in chrome]
 
     def _window_start(self, now: float) -> int:
         """The lowest number in the window at ``now``; the first call of a generation starts it."""
@@ -154,7 +192,7 @@ class MemoryIndex:
         return min(self._first_number[g] for g in live if g in self._first_number)
 
     def _decide(
-        self, fp: Fingerprint, article_id: str, url: str, first_live: int, decided_at: str
+        self, fp: Fingerprint, article_id: str, url: str, titles: str, first_live: int, decided_at: str
     ) -> IndexVerdict:
         # 1. The same article again, or its id with other content.
         seen = _live(self._ids, (article_id, fp.url_key, fp.exact_key), first_live)
@@ -206,8 +244,9 @@ class MemoryIndex:
                 return as_duplicate(self._canonical_of(hit), match, match, 1.0, 1.0)
 
         # 4. Near duplicates: of the candidates that pass verification, the one with the highest
-        # Jaccard estimate, then the lowest number.
+        # Jaccard estimate, then the lowest number. (Two pages of one host must also agree on a title.)
         signature, lead = fp.compact_signature(), fp.compact_lead()
+        title, host = title_sketch(titles), url_host(stored_url)
         verified: list[tuple[float, int, _Unique, Match]] = []
         for candidate in self._candidates(fp, first_live):
             record = self._records.get(candidate)
@@ -216,7 +255,16 @@ class MemoryIndex:
                 len(signature),
                 len(lead),
             ):
-                found = verify(fp, record.signature, record.lead, record.shingle_count, self.config.rule)
+                found = verify(
+                    fp,
+                    record.signature,
+                    record.lead,
+                    record.shingle_count,
+                    self.config.rule,
+                    same_host=url_host(record.url) == host,
+                    new_title=title,
+                    old_title=record.title,
+                )
                 if found is not None:
                     verified.append((-found.jaccard, candidate, record, found))
         if verified:
@@ -230,7 +278,9 @@ class MemoryIndex:
             )
 
         # 5. New: record it and index its bands.
-        self._records[number] = _Unique(fp.shingle_count, stored_url, stored_id, signature, lead, decided_at)
+        self._records[number] = _Unique(
+            fp.shingle_count, stored_url, stored_id, signature, lead, title, decided_at
+        )
         self._point_entries(number, fp, article_id)
         for band in fp.band_hashes:
             bucket = self._buckets.setdefault(self._bucket_of(band), _Bucket())
@@ -288,6 +338,37 @@ class MemoryIndex:
                 if len(found) < self.config.max_candidates:
                     found[slot[1]] = None
         return list(found)
+
+    def _count_chrome(self, page: PageBlocks, config: ChromeConfig, now: float) -> bytes:
+        """Count one page's blocks for its host; returns those of its blocks that are chrome now."""
+        host = self._chrome.get(page.host)
+        if host is not None and now - host.seen_at >= config.ttl_seconds:
+            host = None  # not counted for ttl_seconds: forgotten
+        blocks = [page.blocks[i : i + 8] for i in range(0, len(page.blocks), 8)]
+        if not blocks:
+            return b""
+        if host is None:
+            host = self._chrome[page.host] = _HostChrome()
+        full = 4 * config.min_pages  # tags of min_pages distinct pages
+        mark = (host.round or 0) % 256
+        chrome = []
+        for block in blocks:
+            _, tags = host.blocks.get(block, (mark, b""))
+            if len(tags) < full and page.tag not in {tags[i : i + 4] for i in range(0, len(tags), 4)}:
+                tags += page.tag
+            host.blocks[block] = (mark, tags)
+            if len(tags) >= full:
+                chrome.append(block)
+        host.seen_at = now
+        # (The script's hash holds the round in a field of its own once it has been pruned.)
+        if len(host.blocks) + (host.round is not None) > config.max_blocks + 1:
+            # Pruned: blocks on fewer than min_pages pages go, and chrome not seen since the last prune.
+            round_ = host.round or 0
+            host.blocks = {
+                b: (m, t) for b, (m, t) in host.blocks.items() if len(t) >= full and m == round_ % 256
+            }
+            host.round = (round_ + 1) % 256
+        return b"".join(chrome)
 
     async def sweep(
         self, shards: int = 0, now: float | None = None, max_record_blocks: int = 1024

@@ -70,6 +70,22 @@ class Metrics:
             " capacity), in the current index namespace.",
             registry=registry,
         )
+        self.chrome_stripped = Counter(
+            "streams_chrome_stripped_articles_total",
+            "Articles fingerprinted without some of their text: blocks known as their site's chrome.",
+            registry=registry,
+        )
+        self.chrome_hosts = Gauge(
+            "streams_chrome_hosts",
+            "Hosts whose site chrome this worker knows (its cache; Redis holds at most"
+            " STREAMS_CHROME_MAX_BLOCKS blocks, about 5 KB, per host seen within STREAMS_CHROME_TTL_DAYS).",
+            registry=registry,
+        )
+        self.chrome_blocks = Gauge(
+            "streams_chrome_blocks",
+            "Text blocks this worker knows as site chrome, all hosts.",
+            registry=registry,
+        )
         self.redis_memory_bytes = Gauge(
             "streams_redis_used_memory_bytes", "Redis used_memory as reported by INFO.", registry=registry
         )

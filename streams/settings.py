@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from streams.fingerprint import FingerprintParams
 
 ShingleKind = Literal["word", "char"]
-HtmlExtractor = Literal["selectolax", "trafilatura"]
+HtmlExtractor = Literal["resiliparse", "selectolax", "trafilatura"]
 
 
 class Settings(BaseSettings):
@@ -58,7 +58,8 @@ class Settings(BaseSettings):
         2.0, gt=0, description="HTML extraction time box; slower pages get extraction_timeout."
     )
     html_extractor: HtmlExtractor = Field(
-        "selectolax", description="HTML main-text extractor: selectolax (fast) or trafilatura."
+        "resiliparse",
+        description="HTML main-text extractor: resiliparse (fast, best measured), selectolax or trafilatura.",
     )
 
     # --- fingerprint -------------------------------------------------------------------------------
@@ -92,6 +93,33 @@ class Settings(BaseSettings):
     )
     lead_containment_threshold: float = Field(
         0.4, gt=0, le=1, description="Containment a short excerpt needs when its lead matches."
+    )
+    same_host_title_threshold: float = Field(
+        0.75,
+        ge=0,
+        le=1,
+        description=(
+            "A near match between two pages of one host also needs this share of the shorter title's"
+            " words in the other title (0 turns the guard off)."
+        ),
+    )
+
+    # --- site chrome -------------------------------------------------------------------------------
+    chrome_min_pages: int = Field(
+        4,
+        ge=0,
+        le=64,
+        description=(
+            "A text block seen on this many distinct pages of one host is site chrome, left out of the"
+            " fingerprint (0: chrome is not learned)."
+        ),
+    )
+    chrome_max_blocks: int = Field(
+        256, ge=16, description="Blocks counted per host in Redis at most: about 5 KB a host (see the docs)."
+    )
+    chrome_ttl_days: float = Field(7.0, gt=0, description="A host not seen this long forgets its chrome.")
+    chrome_cache_hosts: int = Field(
+        10_000, ge=1, description="Hosts whose known chrome a worker keeps in memory (least recent go first)."
     )
 
     # --- index -------------------------------------------------------------------------------------

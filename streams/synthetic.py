@@ -27,11 +27,12 @@ from typing import Any, Final, Protocol
 # fmt: off
 __all__ = [
     "ALL_COPY_KINDS", "COPY_MAKERS", "LABEL_KINDS", "PHRASES", "SAMPLE_PATH", "SYNONYMS", "TEMPLATE_COUNT",
-    "TOPICS", "Article", "CopyMaker", "Story", "article_body", "copy_edited", "copy_exact", "copy_excerpt",
-    "copy_html", "copy_mojibake", "copy_recrawl", "copy_spun", "copy_syndicated", "generate_story",
-    "generate_stream", "jaccard", "main", "make_copy", "make_entities", "make_original", "make_same_event",
-    "mojibake", "promo_lines", "render_page", "same_event_story", "sample_articles", "spin_text",
-    "story_from_article", "word_ngrams", "write_jsonl",
+    "TOPICS", "Article", "CopyMaker", "SiteTemplate", "Story", "article_body", "copy_edited", "copy_exact",
+    "copy_excerpt", "copy_html", "copy_mojibake", "copy_recrawl", "copy_spun", "copy_syndicated",
+    "generate_story", "generate_stream", "jaccard", "main", "make_copy", "make_entities", "make_original",
+    "make_same_event", "make_site_template", "mojibake", "promo_lines", "render_page",
+    "render_template_page", "same_event_story", "same_template_stream", "sample_articles", "spin_text",
+    "story_from_article", "template_page_text", "word_ngrams", "write_jsonl",
 ]
 # fmt: on
 
@@ -2514,3 +2515,188 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --------------------------------------------------------------------------------------------------
+# Same-template pages: different stories in one site's page chrome
+# --------------------------------------------------------------------------------------------------
+
+
+_BRIEFING: Final = (
+    "The day's top stories from our newsroom, in your inbox every morning. Enter your email address"
+)
+_THANKS: Final = "Thanks for contacting us. We've received your submission and will get back to you shortly."
+
+
+@dataclass(frozen=True, slots=True)
+class SiteTemplate:
+    """One site's page chrome, the same on every page of the site.
+
+    The chrome is what real pages carry around the story and extractors often keep: a long navigation,
+    rails of teasers (headlines of other stories, with a line of summary), a most-popular list, a
+    newsletter box, a "Thanks for contacting us" modal, related links, a cookie banner, a standard
+    disclaimer paragraph and a footer. No class or id names a hint (nav, related, footer, ...), so a
+    container-hint extractor keeps most of it, as on the real pages that motivated this data.
+    """
+
+    site: str
+    publisher: str
+    nav: tuple[str, ...]
+    teasers: tuple[tuple[str, str], ...]  # (headline, summary)
+    popular: tuple[str, ...]
+    related: tuple[str, ...]
+    disclaimer: str
+
+    def chrome_blocks(self) -> list[str]:
+        """The chrome as text blocks (one a line), in page order: what an extractor that keeps it yields."""
+        blocks = [" ".join(self.nav)]
+        blocks += [f"{headline}\n{summary}" for headline, summary in self.teasers]
+        blocks += ["Most popular", *self.popular]
+        blocks += [
+            f"Get the {self.publisher} briefing",
+            _BRIEFING,
+            _THANKS,
+        ]
+        blocks += ["More from this section", *self.related]
+        blocks += [self.disclaimer, self.cookies, self.footer]
+        return blocks
+
+    @property
+    def cookies(self) -> str:
+        return f"We and our partners use cookies to personalise content on {self.site}; manage your choices."
+
+    @property
+    def footer(self) -> str:
+        return f"{self.publisher}. About us · Contact · Careers · Advertise · Terms of use · Privacy · Help"
+
+
+def make_site_template(rng: random.Random, site: str | None = None) -> SiteTemplate:
+    """A site and its page chrome: headlines of other (made-up) stories in its rails.
+
+    Args:
+        rng: The random source.
+        site: The domain; random by default.
+
+    Returns:
+        The template.
+    """
+    site = site or random_site(rng)
+    publisher = _publisher_name(rng)
+    sections = _distinct(rng, [*_NAV, "Health", "Travel", "Money", "Weather", "Video", "Local"], 12)
+    nav = (*sections, "Subscriptions", "Sign in", "Search")
+    teasers = tuple(
+        (_related_headline(rng), generate_story(rng, (20, 40)).paragraphs[0])
+        for _ in range(rng.randint(4, 6))
+    )
+    popular = tuple(_related_headline(rng) for _ in range(5))
+    related = tuple(_related_headline(rng) for _ in range(4))
+    disclaimer = (
+        f"{publisher} journalism is independent of its advertisers. Prices and availability quoted in this "
+        "article were correct at the time of publication and may change; we may earn a commission when you "
+        "buy through links on our site. Information in this article is not financial, legal or medical "
+        "advice; consult a professional before acting on it."
+    )
+    return SiteTemplate(site, publisher, nav, teasers, popular, related, disclaimer)
+
+
+def template_page_text(template: SiteTemplate, story: Story) -> str:
+    """The text an extractor that keeps the chrome gives for ``story`` on ``template``'s page.
+
+    The story's title and paragraphs sit between the teaser rails and the most-popular list, as blocks
+    separated by blank lines; this is the pure path's input, independent of any HTML extractor.
+    """
+    chrome = template.chrome_blocks()
+    cut = 1 + len(template.teasers)
+    blocks = [*chrome[:cut], story.title, *story.paragraphs, *chrome[cut:]]
+    return "\n\n".join(blocks)
+
+
+def render_template_page(template: SiteTemplate, story: Story, url: str, published: str) -> str:
+    """``story`` as a full HTML page of ``template``'s site, its chrome in containers without hint names."""
+    esc = html_lib.escape
+
+    def para(text: str) -> str:
+        return f"<p>{esc(text, quote=False)}</p>"
+
+    nav = "".join(f'<li><a href="/{_slug(item)}">{esc(item)}</a></li>' for item in template.nav)
+    teasers = "".join(
+        f'<div class="card"><h3><a href="/news/{_slug(h)}">{esc(h, quote=False)}</a></h3>{para(s)}</div>'
+        for h, s in template.teasers
+    )
+    popular = "".join(
+        f'<li><a href="/news/{_slug(h)}">{esc(h, quote=False)}</a></li>' for h in template.popular
+    )
+    more = "".join(f'<li><a href="/news/{_slug(h)}">{esc(h, quote=False)}</a></li>' for h in template.related)
+    body = "\n".join(para(p) for p in story.paragraphs)
+    name = esc(template.publisher)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{esc(story.title, quote=False)} | {name}</title>
+<link rel="canonical" href="{esc(url)}"></head>
+<body>
+<div class="top"><a class="logo" href="/">{name}</a><ul class="sections">{nav}</ul></div>
+<div class="wrap">
+<div class="rail-left">{teasers}</div>
+<div class="story">
+<h1>{esc(story.title, quote=False)}</h1>
+<time datetime="{published}">{published[:10]}</time>
+{body}
+</div>
+<div class="rail-right"><h2>Most popular</h2><ol>{popular}</ol>
+<div class="box"><h3>Get the {name} briefing</h3>
+{para(_BRIEFING)}
+<div class="dialog" hidden>{para(_THANKS)}</div>
+</div>
+<h2>More from this section</h2><ul>{more}</ul></div>
+</div>
+<div class="bottom">{para(template.disclaimer)}
+{para(template.cookies)}
+{para(template.footer)}</div>
+</body>
+</html>
+"""
+
+
+def same_template_stream(
+    seed: int, *, sites: int = 3, stories_per_site: int = 12, words: tuple[int, int] = (40, 400)
+) -> list[Article]:
+    """Different stories on the pages of a few sites, each site with one template, none a copy of another.
+
+    Every story of a site is a new cluster (no true duplicate), a third of them short (40 to 80 words,
+    where the chrome is most of the page), half of the pages HTML (``label_kind`` ``template_html``) and
+    half the extracted-looking text with the chrome kept (``template_text``). Pages of the sites are
+    interleaved, as a crawler sends them.
+
+    Args:
+        seed: The seed; the same seed gives the same pages.
+        sites: How many sites.
+        stories_per_site: Pages per site.
+        words: Word range of the longer stories.
+
+    Returns:
+        The records, in stream order.
+    """
+    rng = random.Random(seed)
+    templates = [make_site_template(rng) for _ in range(sites)]
+    start = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+    pages: list[Article] = []
+    for k in range(stories_per_site):
+        for template in templates:
+            story = generate_story(rng, (40, 80) if k % 3 == 0 else words)
+            url = f"https://{template.site}/news/{_slug(story.title)}-{rng.randrange(10**6)}"
+            when = start + timedelta(minutes=7 * len(pages))
+            as_html = k % 2 == 1
+            pages.append(
+                _record(
+                    rng=rng,
+                    url=url,
+                    title=story.title,
+                    html=render_template_page(template, story, url, iso(when)) if as_html else None,
+                    text=None if as_html else template_page_text(template, story),
+                    source=template.site,
+                    published=when,
+                    cluster=f"tpl-{len(pages)}",
+                    kind="template_html" if as_html else "template_text",
+                )
+            )
+    return pages

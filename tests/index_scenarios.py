@@ -68,9 +68,17 @@ def unrelated(bands: tuple[int, ...]) -> Fingerprint:
     )
 
 
-async def decide(index: Index, fingerprint: Fingerprint, article_id: str, now: float = T0) -> IndexVerdict:
-    url = f"https://x.example/{article_id}"
-    return (await index.decide_many([(fingerprint, article_id, url)], now=now))[0]
+async def decide(
+    index: Index,
+    fingerprint: Fingerprint,
+    article_id: str,
+    now: float = T0,
+    url: str | None = None,
+    titles: str = "",
+) -> IndexVerdict:
+    """Decide one article; by default on a host of its own (see :func:`same_host_needs_the_title`)."""
+    url = url or f"https://{article_id}.example/story"
+    return (await index.decide_many([(fingerprint, article_id, url, titles)], now=now))[0]
 
 
 async def tie_goes_to_the_lowest_number(index: Index) -> None:
@@ -164,6 +172,25 @@ async def replays_conflicts_and_canonicals(index: Index) -> None:
     assert (later.match, later.duplicate_of) == ("exact", "a")
 
 
+async def same_host_needs_the_title(index: Index) -> None:
+    """Two pages of one host (``www.`` and port aside) match near only when their titles agree: they
+    share the site's template. Other hosts need no title."""
+    story = fp(range(0, 10), (band(9, 0x8009),))
+    await decide(index, story, "a", url="https://www.news.example/a", titles="Harbour barrier approved")
+    copy = fp(range(100, 110), (band(9, 0x8009),))
+    other_title = await decide(index, copy, "b", url="https://news.example:443/b", titles="Weather today")
+    assert other_title.status == "unique"
+    copy = fp(range(100, 110), (band(9, 0x8009),))
+    same_title = await decide(
+        index, copy, "c", url="https://News.example/c", titles="Council: harbour barrier approved"
+    )
+    assert (same_title.status, same_title.duplicate_of) == ("duplicate", "a")
+    elsewhere = await decide(
+        index, fp(range(100, 110), (band(9, 0x8009),)), "d", url="https://other.example/d"
+    )
+    assert elsewhere.duplicate_of == "b"  # the closer one, on another host: no title needed
+
+
 SCENARIOS: dict[str, tuple[dict[str, object], Callable[[Index], Awaitable[None]]]] = {
     "tie": ({}, tie_goes_to_the_lowest_number),
     "best": ({}, highest_estimate_wins),
@@ -173,4 +200,5 @@ SCENARIOS: dict[str, tuple[dict[str, object], Callable[[Index], Awaitable[None]]
     "check": ({}, a_chance_check_match_is_a_candidate),
     "window": ({"generations": 2}, the_window_ends_after_generations_plus_one),
     "replay": ({"generations": 2, "retention_seconds": 200}, replays_conflicts_and_canonicals),
+    "same-host": ({}, same_host_needs_the_title),
 }

@@ -4,12 +4,13 @@
 -- ARGV: 1 prefix, 2 current generation, 3 generations to read back, 4 epoch expected, 5 jaccard
 -- threshold, 6 containment threshold, 7 min containment shingles, 8 max candidates, 9 lead threshold,
 -- 10 lead containment threshold, 11 signature length (the rest of a signature argument is the lead
--- signature), 12 the decision time (base-36 Unix ms), 13 number of articles; then per article:
--- id, url, shingle count, compact signature .. compact lead, the id, URL, exact and name keys packed
--- (four big-endian uint32 shards, then four 6-byte fields; the id key hashes the id with the URL and
--- exact keys, the name key the id alone: streams/index.py article_args), the bands packed (per band a big-endian uint32
--- band table key, uint16 byte offset of its bucket in that key and the 2-byte check: packed_bands in
--- streams/index.py).
+-- signature), 12 the decision time (base-36 Unix ms), 13 same-host title threshold, 14 number of
+-- articles; then per article: id, url, shingle count, compact signature .. compact lead, the id, URL,
+-- exact and name keys packed (four big-endian uint32 shards, then four 6-byte fields; the id key hashes
+-- the id with the URL and exact keys, the name key the id alone: streams/index.py article_args), the
+-- bands packed (per band a big-endian uint32 band table key, uint16 byte offset of its bucket in that key
+-- and the 2-byte check: packed_bands in streams/index.py), the title sketch (4 hex digits a word:
+-- title_sketch in streams/fingerprint.py).
 -- Returns {'epoch_mismatch', epoch} or one reply per article, its parts joined by NUL bytes: see
 -- decode_reply in streams/index.py.
 
@@ -22,7 +23,8 @@ local max_candidates = tonumber(ARGV[8])
 local lead_t, lead_ct = tonumber(ARGV[9]), tonumber(ARGV[10])
 local nperm = tonumber(ARGV[11])
 local decided_at = ARGV[12]
-local narticles = tonumber(ARGV[13])
+local title_t = tonumber(ARGV[13])
+local narticles = tonumber(ARGV[14])
 
 -- The epoch and the first article number of each live generation, in one call. Article numbers only
 -- grow, so an entry is live when its number is at least the first number of the oldest live generation:
@@ -83,10 +85,10 @@ end
 
 -- Split on the first n NULs only: the signature at the end of a unique record may contain NUL bytes.
 -- Records written with their decision time (kinds U, D, E) give it as parts.time; every kind then reads
--- as a u (unique) or d (duplicate) record: {'u', count, url, id, signature} or {'d', canonical iid,
--- match, measure, similarity, threshold[, canonical url, canonical id]}. Kinds u, d and D are older
--- records, which stay readable.
-local split_counts = {u = 4, d = 5, e = 7, U = 5, D = 6, E = 8}
+-- as a u (unique) or d (duplicate) record: {'u', count, url, id, signature, title=sketch} or {'d',
+-- canonical iid, match, measure, similarity, threshold[, canonical url, canonical id]}. Kinds u, d and D
+-- are older records, which stay readable.
+local split_counts = {u = 4, d = 5, e = 7, U = 6, D = 6, E = 8}
 local function split(rec)
   local kind = string.sub(rec, 1, 1)
   local n = split_counts[kind] or 5
@@ -99,11 +101,12 @@ local function split(rec)
   end
   parts[#parts + 1] = string.sub(rec, pos)
   if kind == 'U' or kind == 'D' or kind == 'E' then parts.time = table.remove(parts, 2) end
+  if kind == 'U' then parts.title = table.remove(parts, 5) end
   if kind == 'u' or kind == 'U' then parts[1] = 'u' else parts[1] = 'd' end
   return parts
 end
 
--- A unique record: U \0 time \0 count \0 url \0 id \0 signature .. lead signature.
+-- A unique record: U \0 time \0 count \0 url \0 id \0 title sketch \0 signature .. lead signature.
 -- A duplicate record: E \0 time \0 canonical iid \0 match \0 measure \0 similarity \0 threshold \0
 -- canonical url \0 canonical id: the canonical article's URL and id are kept so that the duplicate is
 -- replayed the same, and still names it, after the canonical's own record has left the window.
@@ -155,7 +158,29 @@ end
 
 local function reply(parts) return table.concat(parts, '\0') end
 
-local function decide(article_id, url, count, siglead, keys, packed_bands)
+-- url_host in streams/fingerprint.py: lower case, without user, port or a leading 'www.'.
+local function url_host(u)
+  local host = string.match(u, '^[%w+.-]+://([^/?#]*)')
+  if not host then return '' end
+  host = string.lower(string.match(host, '([^@]*)$'))
+  host = string.match(host, '^([^:]*)')
+  if string.sub(host, 1, 4) == 'www.' then host = string.sub(host, 5) end
+  return host
+end
+
+-- title_agreement in streams/fingerprint.py: the share of the shorter sketch's words in the other.
+local function title_agreement(a, b)
+  local na, nb = string.len(a) / 4, string.len(b) / 4
+  if na == 0 or nb == 0 then return 0 end
+  local words, shared = {}, 0
+  for i = 1, string.len(a), 4 do words[string.sub(a, i, i + 3)] = true end
+  for i = 1, string.len(b), 4 do
+    if words[string.sub(b, i, i + 3)] then shared = shared + 1 end
+  end
+  return shared / math.min(na, nb)
+end
+
+local function decide(article_id, url, count, siglead, keys, packed_bands, title)
   local id_shard, url_shard, exact_shard, name_shard, id_raw, url_raw, exact_raw, name_raw =
     struct.unpack('>I4>I4>I4>I4c6c6c6c6', keys)
   local id_field, url_field, exact_field = 'i' .. id_raw, 'u' .. url_raw, 'x' .. exact_raw
@@ -229,8 +254,14 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
   local sig_bytes = {string.byte(siglead, 1, nperm)}
   local lead_bytes = {string.byte(siglead, nperm + 1, nperm + nlead)}
   local best_iid, best_rec, best_j, best_measure, best_value, best_thr = nil, nil, -1, nil, nil, nil
+  local host = url_host(url)
   for cid, _ in pairs(candidates) do
     local rec = get_record(cid)
+    -- Two pages of one host share its template: their match must rest on the headline too.
+    if rec and rec[1] == 'u' and url_host(rec[3]) == host
+        and title_agreement(title, rec.title or '') < title_t then
+      rec = nil
+    end
     if rec and rec[1] == 'u' and string.len(rec[5]) == nperm + nlead then
       local other = rec[5]
       local j = estimate(sig_bytes, other, 1, nperm)
@@ -260,7 +291,8 @@ local function decide(article_id, url, count, siglead, keys, packed_bands)
 
   -- 5. New: index it. Each band takes its bucket's hole; the oldest entry makes the next hole (counted as
   -- evicted if that article is still in the window: the index is past its capacity).
-  put_record(iid, 'U\0' .. decided_at .. '\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. siglead)
+  put_record(iid, 'U\0' .. decided_at .. '\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. title
+    .. '\0' .. siglead)
   put(id_shard, id_field, iid)
   put(name_shard, name_field, iid)
   put(url_shard, url_field, iid)
@@ -302,9 +334,9 @@ end
 
 local replies = {}
 for k = 0, narticles - 1 do
-  local base = 13 + 6 * k
+  local base = 14 + 7 * k
   replies[k + 1] = decide(ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), ARGV[base + 4],
-    ARGV[base + 5], ARGV[base + 6])
+    ARGV[base + 5], ARGV[base + 6], ARGV[base + 7])
 end
 if seq ~= reserved then redis.call('SET', seq_key, seq) end
 if evicted > 0 then redis.call('HINCRBY', meta_key, 'evicted', evicted) end

@@ -32,6 +32,7 @@ def test_bench_reports_all_five_parts(tmp_path: Path):
     assert flood["decided"] == flood["articles"] == 120
     assert report["end_to_end"]["workers_1"]["half_rate"]["decided"] > 0
     assert set(report["stages"]["us_per_article"]) >= {"parse", "clean_text", "clean_html", "fingerprint"}
+    assert report["stages"]["per_second_one_core"]["html"] > 0
     assert report["index_memory"]["bytes_per_article"] > 0
     assert report["index_memory"]["round_trips_per_article"] < 1
     assert [p["indexed_articles"] for p in report["growth"]["points"]] == [200, 400]

@@ -118,9 +118,9 @@ def test_fuzzed_json_articles_never_raise(article: dict, ascii_only: bool):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.text(ANY_CHAR, max_size=500), st.sampled_from(["selectolax", "trafilatura"]))
+@given(st.text(ANY_CHAR, max_size=500), st.sampled_from(["resiliparse", "selectolax", "trafilatura"]))
 def test_cleaning_arbitrary_html_never_raises(markup: str, extractor: str):
-    """clean_article on arbitrary text as HTML (any characters, surrogates included) with both extractors."""
+    """clean_article on arbitrary text as HTML (any characters, surrogates included) with every extractor."""
     cleaned = clean_article(title=markup[:50], text=None, html=markup, max_chars=10_000, extractor=extractor)
     assert len(cleaned.text) <= 10_000
 

@@ -93,6 +93,9 @@ def test_index_records_from_before_decision_times_still_replay(redis_url: str):
     for key in client.scan_iter(match=f"{prefix}:r:*"):
         for field, record in client.hgetall(key).items():  # rewrite as the old layout: drop the time
             kind, rest = record[:1], record[2:].split(b"\0", 1)[1]
+            if kind == b"U":  # and the title sketch: count, url, id, title, signature
+                count, url, aid, _, signature = rest.split(b"\0", 4)
+                rest = b"\0".join((count, url, aid, signature))
             client.hset(key, field, kind.lower() + b"\0" + rest)
     again = asyncio.run(decide(original, copy, later))
     assert isinstance(again[0], UniqueArticle) and isinstance(again[1], DuplicateArticle)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from streams.cleaning import canonical_url, clean_article, html_to_text, is_boilerplate, repair_text
+from streams.cleaning import (
+    canonical_url,
+    clean_article,
+    extract_html,
+    html_to_text,
+    is_boilerplate,
+    repair_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -81,3 +88,57 @@ def test_html_extraction_keeps_the_article_and_drops_navigation():
     assert (
         "Sport" not in text and "cookies" not in text and "Other headline" not in text and "var x" not in text
     )
+
+
+STORY_SENTENCES = [
+    f"Sentence {i} of the story says the council approved a budget for libraries after a long debate."
+    for i in range(8)
+]
+
+
+def page(body: str) -> str:
+    return f"<!doctype html><html><head><title>Libraries</title></head><body>{body}</body></html>"
+
+
+def test_html_extraction_drops_rails_and_boxes_around_the_story():
+    """Related-story and most-popular rails, a newsletter box and a contact form are not the story."""
+    html = page(
+        "<main><article>" + "".join(f"<p>{s}</p>" for s in STORY_SENTENCES) + "</article>"
+        "<div class='related-stories'><ul><li><a href='/a'>Ferry fares rise again</a></li></ul></div>"
+        "<section class='most-popular'><a href='/b'>Celebrity chef opens bakery</a></section>"
+        "<div class='newsletter-signup'>Get our morning briefing in your inbox</div>"
+        "<form><p>Thanks for contacting us. We will reply within two days.</p></form></main>"
+    )
+    text, _ = html_to_text(html)
+    assert all(s in text for s in STORY_SENTENCES)
+    for chrome in ("Ferry fares", "Celebrity chef", "morning briefing", "Thanks for contacting"):
+        assert chrome not in text
+
+
+def test_a_story_inside_a_container_with_a_chrome_word_is_kept():
+    """A story whose own container's class holds a skipped word (share, comment) is not deleted with it."""
+    html = page("<div class='share-wrapper'>" + "".join(f"<p>{s}</p>" for s in STORY_SENTENCES) + "</div>")
+    text, _, used = extract_html(html)
+    assert used == "resiliparse"  # found by the fast path, not by the trafilatura fallback
+    assert all(s in text for s in STORY_SENTENCES)
+
+
+def test_a_story_in_line_breaks_or_spans_is_extracted():
+    """A div of <br>-separated lines, and paragraphs written as spans, are story text like <p>."""
+    with_breaks = page("<div id='story'>" + "<br><br>".join(STORY_SENTENCES) + "</div>")
+    with_spans = page(
+        "<div>" + "".join(f"<span class='para'>{s}</span><br>" for s in STORY_SENTENCES) + "</div>"
+    )
+    for html in (with_breaks, with_spans):
+        text, _ = html_to_text(html)
+        assert all(s in text for s in STORY_SENTENCES)
+        assert "approved a budget for libraries after a long debate.\n" in text  # still one line each
+
+
+@pytest.mark.parametrize("extractor", ["resiliparse", "selectolax", "trafilatura"])
+def test_every_extractor_names_itself(extractor: str):
+    """extract_html says which extractor produced the text (streams clean reports it)."""
+    html = page("<article>" + "".join(f"<p>{s}</p>" for s in STORY_SENTENCES) + "</article>")
+    text, _, used = extract_html(html, extractor)
+    assert used == extractor
+    assert STORY_SENTENCES[0] in text

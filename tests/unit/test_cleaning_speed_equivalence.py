@@ -54,6 +54,7 @@ def reference_repair(text: str) -> str:
     text = ftfy.fix_text(text, normalization="NFKC")
     text = cleaning._INVISIBLE.sub("", text)
     text = cleaning._CONTROL.sub(" ", text)
+    text = cleaning.repair_lost_sequences(text)  # a step of its own (tests/unit/test_hard_cases.py)
     return unicodedata.normalize("NFKC", text)
 
 

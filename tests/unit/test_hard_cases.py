@@ -173,3 +173,37 @@ def test_a_copy_with_other_promo_lines_has_the_same_exact_key():
     """Syndicated copies differ only in promo lines, which cleaning removes: the exact key is equal."""
     syndicated = "Subscribe to the Valley Courier newsletter!\n\n" + WIRE + "\n\n© 2026 Valley Courier Ltd."
     assert fp(syndicated)[0].exact_key == fp(WIRE)[0].exact_key
+
+
+# The seed pair's kind of damage: each ’ “ ” lost all but its first byte read as Windows-1252 (â).
+LOSSY = WIRE.replace("'", "â").replace('"', "â")
+
+
+def test_lossy_mojibake_leaves_no_glued_words():
+    """`Cityâs` and `âthe most` become `City's` and `the most`: the words around them are words again."""
+    text = clean_article(title="", text=LOSSY, html=None, max_chars=100_000).text
+    assert "City's council" in text
+    assert "â" not in text
+    words = text.split()
+    assert "the most important decision" in " ".join(words)
+    assert "generation" in words
+
+
+def test_a_lossy_copy_shares_the_originals_shingles():
+    """With the lone leads neutralised the lossy copy's shingles are the original's."""
+    assert fp(LOSSY)[1] == fp(WIRE)[1]
+    assert rule(LOSSY, WIRE) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le château de Versailles accueille le gâteau des rois; un dégât à l'âge d'or, près du théâtre.",
+        "A câmara de São Paulo aprovou a lâmpada; ÂNGULO e âmbito não mudam, disse o português.",
+        "L'âge d'or",
+        "România: mâine, când",
+    ],
+)
+def test_letters_of_languages_that_use_them_are_kept(text: str):
+    """French â, Portuguese ã/Ã/Â, Romanian â: left as they are."""
+    assert clean_article(title="", text=text, html=None, max_chars=10_000).text == text

@@ -6,7 +6,10 @@ import base64
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from streams import models
 from streams.models import MAX_REJECTED_RAW_BYTES, RawArticle, Rejection, SourcePosition, parse_article
 
 LIMIT = 100_000
@@ -100,3 +103,12 @@ def test_a_bug_while_preparing_one_input_becomes_a_rejection(monkeypatch):
     assert isinstance(result, Rejection)
     assert result.error == "internal_error"
     assert result.raw == payload
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(st.sampled_from([b'"', b"\\", b"[", b"]", b"{", b"}", b"a", b":"]), max_size=80).map(b"".join)
+)
+def test_the_bracket_bound_never_falls_below_the_nesting_depth(payload: bytes):
+    """The regex pre-filter may let a shallow payload through to the scan, never a deep one past it."""
+    assert models._nesting_depth(payload) <= models._brackets_outside_strings(payload)
