@@ -373,7 +373,7 @@ def register(app: faust.App, settings: Settings) -> None:
             console.print(
                 f"HTML-vs-text pairs: {report.pairs_found}/{report.pages} found ({report.found_share:.1%}), "
                 f"{len(report.false_links)} false links, {len(report.rejected)} rejected "
-                f"({report.text_groups_merged} expected texts were themselves copies of another's, "
+                f"({report.text_groups_merged} pages share another page's expected text, "
                 "counted as one page)"
             )
             for article, other in report.false_links:

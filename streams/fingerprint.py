@@ -533,12 +533,20 @@ def verify(
     Two pages of one host (``same_host``, see :func:`url_host`) share the site's template: navigation,
     teaser rails, boxes and footer, sometimes most of the extracted text. Their match must also rest on
     the story's own headline: the title sketches (:func:`title_sketch`) must agree to
-    ``same_host_title_threshold``, else the pair is no near duplicate whatever the text says (a missing
-    title never agrees). Exact and URL matches do not go through here.
+    ``same_host_title_threshold``, else the pair is no near duplicate whatever the text says. When either
+    has no title (no content word in it), there is nothing to check and the text decides alone: measured
+    on Readability's 125 real pages sent as untitled text and as HTML on one host, requiring a title
+    there found 31 of the 125 pairs, and the text alone 123 with no false link. Exact and URL matches do
+    not go through here.
 
     The index's Lua script applies this same rule inside Redis; the integration tests check they agree.
     """
-    if same_host and title_agreement(new_title, old_title) < rule.same_host_title_threshold:
+    if (
+        same_host
+        and new_title
+        and old_title
+        and title_agreement(new_title, old_title) < rule.same_host_title_threshold
+    ):
         return None
     jaccard = estimate_jaccard(new.compact_signature(), old_signature)
     if jaccard >= rule.jaccard_threshold:

@@ -257,9 +257,10 @@ local function decide(article_id, url, count, siglead, keys, packed_bands, title
   local host = url_host(url)
   for cid, _ in pairs(candidates) do
     local rec = get_record(cid)
-    -- Two pages of one host share its template: their match must rest on the headline too.
-    if rec and rec[1] == 'u' and url_host(rec[3]) == host
-        and title_agreement(title, rec.title or '') < title_t then
+    -- Two pages of one host share its template: their match must rest on the headline too, where both
+    -- have one (an untitled article has no headline to disagree with: verify in streams/fingerprint.py).
+    if rec and rec[1] == 'u' and title ~= '' and (rec.title or '') ~= '' and url_host(rec[3]) == host
+        and title_agreement(title, rec.title) < title_t then
       rec = nil
     end
     if rec and rec[1] == 'u' and string.len(rec[5]) == nperm + nlead then

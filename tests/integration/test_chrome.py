@@ -176,7 +176,7 @@ def test_memory_per_host_is_bounded(redis_url: str):
     [
         ("https://www.a.example/2", "Council approves the new bridge"),  # same host, same title
         ("https://a.example/2", "Mayor opens the harbour festival"),  # same host, other title
-        ("https://a.example/2", ""),  # same host, no title
+        ("https://a.example/2", ""),  # same host, no title: the text decides alone
         ("https://b.example/2", "Mayor opens the harbour festival"),  # other host: no title rule
     ],
 )

@@ -6,7 +6,7 @@ import pytest
 
 from streams.evaluation import PageScore, extraction_scores, score_page, word_ngrams
 from streams.models import DuplicateArticle, UniqueArticle
-from streams.pages import pair_report
+from streams.pages import pair_report, same_text_groups
 
 
 def test_word_ngrams_are_a_multiset_of_word_runs():
@@ -68,7 +68,7 @@ def _unique(article: str) -> UniqueArticle:
 
 def test_pair_report_counts_pairs_found_and_false_links():
     """Pages a, b, c: a's HTML finds its text, b's HTML is linked to a's text (false), c's is missed."""
-    pages = [{"id": k, "expected_text": k} for k in "abc"]
+    pages = [{"id": k, "expected_text": f"story {k} " * 6} for k in "abc"]
     decisions = [
         _unique("text:a"), _unique("text:b"), _unique("text:c"),
         _duplicate("html:a", "text:a"), _duplicate("html:b", "text:a"), _unique("html:c"),
@@ -78,12 +78,24 @@ def test_pair_report_counts_pairs_found_and_false_links():
     assert report.false_links == [("html:b", "text:a")]
 
 
-def test_pair_report_treats_texts_the_engine_links_as_one_page():
-    """b's expected text is a copy of a's: b's HTML linked to a's text is a pair found, not a false link."""
-    pages = [{"id": k, "expected_text": k} for k in "ab"]
+def test_pair_report_treats_pages_with_the_same_expected_text_as_one_page():
+    """b's expected text is a's with one word changed: b's HTML linked to a's text is a pair found."""
+    a = "lorem ipsum dolor sit amet consectetur adipisicing elit sed do eiusmod tempor incididunt ut labore"
+    pages = [{"id": "a", "expected_text": a}, {"id": "b", "expected_text": a.replace("labore", "dolore")}]
     decisions = [
         _unique("text:a"), _duplicate("text:b", "text:a"),
         _duplicate("html:a", "text:a"), _duplicate("html:b", "text:a"),
     ]  # fmt: skip
     report = pair_report(pages, decisions)
     assert (report.pairs_found, report.false_links, report.text_groups_merged) == (2, [], 1)
+
+
+def test_same_text_groups_judges_on_the_expected_texts_alone():
+    """Different texts stay apart however the engine decided; a shared text joins the first page's group."""
+    shared = "one two three four five six seven eight nine ten eleven twelve"
+    pages = [
+        {"id": "a", "expected_text": shared},
+        {"id": "b", "expected_text": "alpha beta gamma delta epsilon zeta eta theta iota kappa"},
+        {"id": "c", "expected_text": shared + " thirteen"},
+    ]
+    assert same_text_groups(pages) == {"a": "a", "b": "b", "c": "a"}
