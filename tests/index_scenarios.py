@@ -174,7 +174,7 @@ async def replays_conflicts_and_canonicals(index: Index) -> None:
 
 async def same_host_needs_the_title(index: Index) -> None:
     """Two pages of one host (``www.`` and port aside) match near only when their titles agree: they
-    share the site's template. Other hosts need no title."""
+    share the site's template. Other hosts need no title, nor does an untitled page."""
     story = fp(range(0, 10), (band(9, 0x8009),))
     await decide(index, story, "a", url="https://www.news.example/a", titles="Harbour barrier approved")
     copy = fp(range(100, 110), (band(9, 0x8009),))
@@ -189,6 +189,8 @@ async def same_host_needs_the_title(index: Index) -> None:
         index, fp(range(100, 110), (band(9, 0x8009),)), "d", url="https://other.example/d"
     )
     assert elsewhere.duplicate_of == "b"  # the closer one, on another host: no title needed
+    untitled = await decide(index, fp(range(100, 110), (band(9, 0x8009),)), "e", url="https://news.example/e")
+    assert untitled.duplicate_of == "b"  # no headline to disagree with: the text decides alone
 
 
 SCENARIOS: dict[str, tuple[dict[str, object], Callable[[Index], Awaitable[None]]]] = {
