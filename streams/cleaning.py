@@ -1,8 +1,8 @@
 """Pure text work: HTML to main text, encoding repair, normalisation, boilerplate, canonical URLs.
 
 Nothing here does I/O. The worker runs :func:`clean_article` (in a time-boxed process pool for
-HTML, see :mod:`streams.pipeline`), and the same function serves ``streams dedup``, ``streams eval``
-and the benchmarks.
+HTML, see :class:`streams.dedup.Deduplicator`), and the same function serves ``streams dedup``,
+``streams eval`` and the benchmarks.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The project's commands, registered on the Faust app beside ``worker``.
 
 ``streams dev``      the whole pipeline locally: broker, Redis and a worker on free ports, sample articles
-``streams dedup``    offline: a JSONL file through the same stages and the same Redis index, no Kafka
+``streams dedup``    offline: a JSONL file through the same stages and decision, no Kafka (index in memory
+                     unless STREAMS_REDIS_URL is set)
 ``streams produce``  publish a JSONL file to ``articles.raw`` as a crawler would
 ``streams eval``     quality against labelled data, optionally beside the naive datasketch baseline;
                      with ``--pages``, HTML extraction quality (and ``--pairs``) on real pages
@@ -14,17 +15,15 @@ Every command reads the ``STREAMS_*`` settings; ``streams <command> --help`` lis
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, get_args
@@ -38,8 +37,9 @@ from rich.table import Table
 
 from streams.dedup import Deduplicator, PrepareConfig, index_config, prepare
 from streams.evaluation import NaivePipeline, Outcome, Scores, naive_text, score
-from streams.index import RedisIndex
+from streams.index import Index, RedisIndex
 from streams.localstack import BROKER_KINDS, BrokerKind
+from streams.memory_index import MemoryIndex
 from streams.models import Decision, DuplicateArticle, Rejection, SourcePosition
 from streams.settings import HtmlExtractor, Settings
 
@@ -89,33 +89,40 @@ def decision_record(decision: Decision) -> dict[str, Any]:
     return record
 
 
-@contextlib.contextmanager
-def redis_for(settings: Settings, redis_url: str | None, workdir: Path) -> Iterator[str]:
-    """The Redis URL to use: the option, else ``STREAMS_REDIS_URL``, else a server started here."""
+def index_redis_url(settings: Settings, redis_url: str | None) -> str | None:
+    """The Redis of an offline run's index: the option, else ``STREAMS_REDIS_URL``; None when neither is
+    given (the index is then a :class:`MemoryIndex`: the same decisions, nothing to start)."""
     if redis_url:
-        yield redis_url
-        return
+        return redis_url
     if "redis_url" in settings.model_fields_set:
-        yield settings.redis_url.get_secret_value()
-        return
-    from streams.localstack import start_redis
+        return settings.redis_url.get_secret_value()
+    return None
 
-    with start_redis(workdir / "redis") as server:
-        notes.print(f"[dim]STREAMS_REDIS_URL is not set: started a local Redis at {server.url}[/dim]")
-        yield server.url
+
+def index_label(redis_url: str | None) -> str:
+    """Which index an offline run used, for its summary (never the URL: it may hold a password)."""
+    return "index: Redis" if redis_url else "index: in memory (STREAMS_REDIS_URL not set)"
 
 
 async def decide_offline(
     settings: Settings,
-    redis_url: str,
+    redis_url: str | None,
     payloads: Sequence[bytes],
     *,
     namespace: str | None = None,
     fresh: bool = False,
     show_progress: bool = True,
 ) -> tuple[list[Decision], float]:
-    """Run the engine over payloads in order; returns the decisions and the seconds it took."""
-    index = RedisIndex.from_url(redis_url, index_config(settings, namespace), retries=settings.redis_retries)
+    """Run the engine over payloads in order; returns the decisions and the seconds it took.
+
+    The index is in Redis at ``redis_url``, or in this process's memory when it is None.
+    """
+    config = index_config(settings, namespace)
+    index: Index = (
+        RedisIndex.from_url(redis_url, config, retries=settings.redis_retries)
+        if redis_url
+        else MemoryIndex(config)
+    )
     if fresh:
         await index.drop()
     await index.open()
@@ -226,7 +233,7 @@ def redis_url_option() -> Any:
     return option(
         "--redis-url",
         default=None,
-        help="Redis for the index [default: STREAMS_REDIS_URL, else a local one].",
+        help="Redis for the index [default: STREAMS_REDIS_URL, else an index in memory].",
     )
 
 
@@ -247,13 +254,11 @@ def register(app: faust.App, settings: Settings) -> None:
         redis_url_option(),
     )
     async def dedup(self: AppCommand, input_path: Path, output_path: Path, redis_url: str | None) -> None:
-        """Decide a JSONL file offline with the same stages and Redis index as the worker."""
+        """Decide a JSONL file offline with the same stages and decision as the worker (index in memory, or
+        in Redis with --redis-url or STREAMS_REDIS_URL)."""
         lines = [strip_labels(line)[0] for line in read_jsonl_lines(input_path)]
-        with (
-            tempfile.TemporaryDirectory(prefix="streams-") as tmp,
-            redis_for(settings, redis_url, Path(tmp)) as url,
-        ):
-            decisions, elapsed = await decide_offline(settings, url, lines)
+        url = index_redis_url(settings, redis_url)
+        decisions, elapsed = await decide_offline(settings, url, lines)
         with output_path.open("w", encoding="utf-8") as out:
             for decision in decisions:
                 out.write(json.dumps(decision_record(decision), ensure_ascii=False) + "\n")
@@ -261,7 +266,7 @@ def register(app: faust.App, settings: Settings) -> None:
         console.print(
             f"{len(decisions)} decisions in {elapsed:.1f}s ({len(decisions) / max(elapsed, 1e-9):,.0f}/s): "
             + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-            + f" -> {output_path}"
+            + f" -> {output_path}; {index_label(url)}"
         )
 
     async def evaluate(
@@ -290,22 +295,21 @@ def register(app: faust.App, settings: Settings) -> None:
         lines = [p for p, _ in pairs_of_lines]
         labels = [lab for _, lab in pairs_of_lines if lab is not None]
         namespace = f"eval-{uuid.uuid4().hex[:12]}"
-        with (
-            tempfile.TemporaryDirectory(prefix="streams-") as tmp,
-            redis_for(settings, redis_url, Path(tmp)) as url,
-        ):
-            decisions, elapsed = await decide_offline(
-                settings, url, lines, namespace=namespace, fresh=True, show_progress=not as_json
-            )
+        url = index_redis_url(settings, redis_url)
+        decisions, elapsed = await decide_offline(
+            settings, url, lines, namespace=namespace, fresh=True, show_progress=not as_json
+        )
         rows = [("streams", score(labels, [outcome_of(d) for d in decisions], elapsed))]
         if baseline:
             outcomes, base_elapsed = run_baseline(lines)
             rows.append(("naive word-5 MinHashLSH@0.8", score(labels, outcomes, base_elapsed)))
         if as_json:
+            notes.print(index_label(url))
             print(json.dumps({name: s.as_dict() for name, s in rows}, indent=2))
             return
         console.print(scores_table(rows))
         console.print(kinds_table(rows))
+        console.print(index_label(url))
 
     async def evaluate_pages(
         pages_path: Path, pairs: bool, all_extractors: bool, as_json: bool, redis_url: str | None
@@ -338,18 +342,15 @@ def register(app: faust.App, settings: Settings) -> None:
         report = None
         if pairs:
             payloads = pair_payloads(pages)
-            with (
-                tempfile.TemporaryDirectory(prefix="streams-") as tmp,
-                redis_for(settings, redis_url, Path(tmp)) as url,
-            ):
-                decisions, _ = await decide_offline(
-                    settings,
-                    url,
-                    payloads,
-                    namespace=f"pairs-{uuid.uuid4().hex[:12]}",
-                    fresh=True,
-                    show_progress=not as_json,
-                )
+            url = index_redis_url(settings, redis_url)
+            decisions, _ = await decide_offline(
+                settings,
+                url,
+                payloads,
+                namespace=f"pairs-{uuid.uuid4().hex[:12]}",
+                fresh=True,
+                show_progress=not as_json,
+            )
             report = pair_report(pages, decisions)
             result["pairs"] = report.as_dict()
         if as_json:

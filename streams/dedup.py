@@ -29,7 +29,7 @@ from streams.chrome import (
 )
 from streams.cleaning import canonical_url, clean_article, html_budget_problem
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule, article_id_for, fingerprint, url_host
-from streams.index import IndexConfig, IndexVerdict, RedisIndex
+from streams.index import Index, IndexConfig, IndexVerdict
 from streams.models import (
     NO_POSITION,
     Decision,
@@ -292,7 +292,7 @@ class Deduplicator:
     worker; the pool is replaced when a page times out.
     """
 
-    def __init__(self, settings: Settings, index: RedisIndex) -> None:
+    def __init__(self, settings: Settings, index: Index) -> None:
         self.settings = settings
         self.index = index
         self.config = PrepareConfig.from_settings(settings)

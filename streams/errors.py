@@ -4,8 +4,7 @@
 
     StreamsError
     ├── IndexUnavailable      Redis could not be reached after all retries; nothing was decided
-    ├── IndexReset            the index epoch changed: Redis lost its data (restarted empty, flushed)
-    └── StackError            the local stack (broker, Redis, worker) failed to start or stop
+    └── IndexReset            the index epoch changed: Redis lost its data (restarted empty, flushed)
 
 Bad input is never an exception: it is a :class:`streams.models.Rejection`.
 """
@@ -21,7 +20,3 @@ class IndexUnavailable(StreamsError):
 
 class IndexReset(StreamsError):
     """The index lost its data since this process started (its epoch key changed or vanished)."""
-
-
-class StackError(StreamsError):
-    """A process of the local stack did not start, or did not become ready in time."""

@@ -55,7 +55,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import redis.asyncio as aioredis
@@ -310,6 +310,59 @@ def decode_reply(reply: bytes) -> IndexVerdict:
         duplicate_of_url=items[8],
         decided_at=decode_time(items[9]),
     )
+
+
+class Index(Protocol):
+    """What the engine and the worker use of an index. Two implementations decide the same:
+    :class:`RedisIndex` (shared by every worker, atomic in ``lua/decide.lua``) and
+    :class:`streams.memory_index.MemoryIndex` (one process; the decision in plain Python, its reference).
+    """
+
+    config: IndexConfig
+
+    async def open(self) -> str:
+        """Make the index ready; returns its epoch."""
+        ...
+
+    async def decide(self, fp: Fingerprint, article_id: str, url: str) -> IndexVerdict:
+        """Decide one article."""
+        ...
+
+    async def decide_many(self, items: Sequence[IndexItem], now: float | None = None) -> list[IndexVerdict]:
+        """Decide articles in order, at ``now`` (Unix time, default the clock)."""
+        ...
+
+    async def decide_and_count(
+        self,
+        items: Sequence[IndexItem],
+        chrome: Sequence[PageBlocks] = (),
+        chrome_config: ChromeConfig | None = None,
+        now: float | None = None,
+    ) -> tuple[list[IndexVerdict], list[bytes]]:
+        """Decide articles in order and count the pages' blocks as site chrome."""
+        ...
+
+    async def sweep(
+        self, shards: int, now: float | None = None, max_record_blocks: int = 1024
+    ) -> SweepResult:
+        """Reclaim what has left the retention window (changes no decision)."""
+        ...
+
+    async def size(self) -> int:
+        """Articles numbered so far."""
+        ...
+
+    async def band_evictions(self) -> int:
+        """Band entries overwritten while their article was in the window."""
+        ...
+
+    async def drop(self) -> int:
+        """Delete the whole index."""
+        ...
+
+    async def close(self) -> None:
+        """Release the connection, if any."""
+        ...
 
 
 def _load_script(name: str) -> str:

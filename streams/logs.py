@@ -53,10 +53,3 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
-
-
-def restyle_handlers(settings: Settings) -> None:
-    """Re-apply the formatter to handlers a framework installed after start-up (Faust's worker does)."""
-    fmt = formatter(settings.log_format)
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(fmt)

@@ -1,0 +1,46 @@
+"""``streams dedup`` and ``streams eval`` without STREAMS_REDIS_URL: an index in memory, nothing started
+(subprocesses, as a user runs them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from streams import synthetic
+from streams.cli import sample_path
+
+
+def streams(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "streams", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+
+
+def test_dedup_runs_on_an_index_in_memory_and_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "decisions.jsonl"
+    run = streams("dedup", "--input", str(sample_path()), "--output", str(out))
+    assert "index: in memory (STREAMS_REDIS_URL not set)" in run.stdout
+    lines = [line for line in sample_path().read_text(encoding="utf-8").splitlines() if line.strip()]
+    decisions = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(decisions) == len(lines)
+    assert {d["status"] for d in decisions} >= {"unique", "duplicate"}
+
+
+def test_eval_runs_on_an_index_in_memory_and_says_so(tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.jsonl"
+    synthetic.write_jsonl(
+        synthetic.generate_stream(40, duplicate_share=0.4, seed=5, words=(80, 160)), labelled
+    )
+    run = streams("eval", "--input", str(labelled), "--json")
+    assert "index: in memory" in run.stderr
+    figures = json.loads(run.stdout)["streams"]
+    assert figures["articles"] == 40 and figures["precision"] == 1.0
