@@ -5,6 +5,7 @@
     StreamsError
     ├── IndexUnavailable      Redis could not be reached after all retries; nothing was decided
     ├── IndexReset            the index epoch changed: Redis lost its data (restarted empty, flushed)
+    ├── IndexAuthFailed       Redis refused the credentials (an IndexUnavailable that no retry fixes)
     └── StackError            the local stack (broker, Redis, worker) failed to start or stop
 
 Bad input is never an exception: it is a :class:`streams.models.Rejection`.
@@ -17,6 +18,10 @@ class StreamsError(Exception):
 
 class IndexUnavailable(StreamsError):
     """Redis did not answer after the configured retries; the article was not decided."""
+
+
+class IndexAuthFailed(IndexUnavailable):
+    """Redis refused our credentials (wrong or missing password, unknown user): retrying will not help."""
 
 
 class IndexReset(StreamsError):

@@ -56,14 +56,15 @@ from typing import Any
 import numpy as np
 import redis.asyncio as aioredis
 import xxhash
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import AuthenticationError as RedisAuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import OutOfMemoryError as RedisOutOfMemoryError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
-from streams.errors import IndexReset, IndexUnavailable
+from streams.errors import IndexAuthFailed, IndexReset, IndexUnavailable
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule
 
 LAYOUT_VERSION = "v3"
@@ -326,6 +327,8 @@ class RedisIndex:
         try:
             await self.client.hsetnx(key, "epoch", secrets.token_hex(8))
             value = await self.client.hget(key, "epoch")
+        except RedisAuthenticationError as exc:  # a ConnectionError for redis-py, but no retry will help
+            raise IndexAuthFailed(f"Redis refused the credentials: {exc}") from exc
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
         except RedisOutOfMemoryError as exc:  # maxmemory with noeviction: wait for room, like an outage
@@ -357,6 +360,8 @@ class RedisIndex:
                 # Redis restarted or its scripts were flushed; nothing ran (every call is the same script).
                 await self.client.script_load(self._script.script)
                 replies = await self._run_decide(calls)
+        except RedisAuthenticationError as exc:
+            raise IndexAuthFailed(f"Redis refused the credentials: {exc}") from exc
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
         except RedisOutOfMemoryError as exc:

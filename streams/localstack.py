@@ -76,6 +76,17 @@ def free_port() -> int:
     return port
 
 
+def track(proc: subprocess.Popen[bytes]) -> None:
+    """Kill ``proc`` at interpreter exit if it is still running then (the safety net of every child)."""
+    with _live_lock:
+        _live.add(proc)
+
+
+def untrack(proc: subprocess.Popen[bytes]) -> None:
+    with _live_lock:
+        _live.discard(proc)
+
+
 def _kill_leftovers() -> None:
     """Kill every child this module started that is still running (atexit)."""
     with _live_lock:
@@ -279,6 +290,9 @@ class _ChildProcess:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
                 env=self._env(),
+                # Its own session: a Ctrl-C in the terminal reaches only the process that started it,
+                # which stops its children in order (workers before the broker they commit to).
+                start_new_session=True,
             )
         except BaseException:
             self._forget()
