@@ -1592,9 +1592,10 @@ def register(cli: click.Group) -> None:
         markdown_path: Path | None,
     ) -> None:
         """Throughput, latency, stage costs, index memory and growth, beside the naive baseline."""
-        from streams.cli import explained_errors, load_settings, run_async
+        from streams.cli import explained_errors, load_settings, quiet_clients, run_async
 
         settings = load_settings()
+        quiet_clients()
         worker_counts = _int_list(workers)
         if not worker_counts or any(w < 1 or w > 8 for w in worker_counts):
             raise click.BadParameter("--workers takes counts between 1 and 8, e.g. 1,2")

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import importlib.metadata
 import json
+import logging
 import os
 import re
 import shutil
@@ -255,6 +256,14 @@ def load_settings() -> Settings:
     return settings
 
 
+def quiet_clients() -> None:
+    """For a one-shot command: the Kafka client's connection chatter and the local stack's progress stay
+    out of the output (a failure is explained in one line); ``--log-level debug`` shows them."""
+    if not debugging():
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        logging.getLogger("streams.localstack").setLevel(logging.WARNING)
+
+
 def debugging() -> bool:
     """Whether errors should show their traceback (``--log-level debug`` or ``STREAMS_LOG_LEVEL=debug``)."""
     return os.environ.get("STREAMS_LOG_LEVEL", "").lower() == "debug"
@@ -437,6 +446,7 @@ def dev(input_path: Path | None, workers: int, keep_running: bool, timeout: floa
     from streams.localdev import run_dev
 
     settings = load_settings()
+    quiet_clients()
     with explained_errors(settings):
         run_dev(
             settings,
@@ -533,6 +543,7 @@ def run_faust(args: list[str], prog_name: str = "streams") -> None:
 def dedup(input_path: Path, output_path: Path, redis_url: str | None) -> None:
     """Decide a JSONL file offline with the same stages and Redis index as the worker."""
     settings = load_settings()
+    quiet_clients()
     lines = [strip_labels(line)[0] for line in read_jsonl_lines(input_path)]
     with (
         explained_errors(settings, redis_url),
@@ -565,6 +576,7 @@ def dedup(input_path: Path, output_path: Path, redis_url: str | None) -> None:
 def evaluate(input_path: Path | None, baseline: bool, as_json: bool, redis_url: str | None) -> None:
     """Precision, recall, per-kind recall, ARI and speed of the rule on labelled data."""
     settings = load_settings()
+    quiet_clients()
     input_path = input_path or sample_path()
     pairs = [strip_labels(line) for line in read_jsonl_lines(input_path)]
     if any(labels is None for _, labels in pairs):
@@ -600,11 +612,14 @@ def produce(input_path: Path, topic: str | None, raw: bool) -> None:
     from streams.client import ArticleProducer, InvalidArticle
 
     settings = load_settings()
+    quiet_clients()
     lines = read_jsonl_lines(input_path)
     invalid = 0
     with (
         explained_errors(settings),
-        ArticleProducer(settings.bootstrap_servers, topic or settings.topic_raw) as producer,
+        ArticleProducer(
+            settings.bootstrap_servers, topic or settings.topic_raw, bootstrap_timeout_ms=10_000
+        ) as producer,
         progress() as bar,
     ):
         task = bar.add_task("producing", total=len(lines))
