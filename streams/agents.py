@@ -156,8 +156,9 @@ class DedupWorker:
             return
         except IndexAuthFailed as exc:
             log.critical(
-                "redis refused the credentials: check the user and password in STREAMS_REDIS_URL",
-                extra={"redis": redacted_url(self.settings.redis_url.get_secret_value()), "error": str(exc)},
+                "redis at %s refused the credentials (%s): check the user and password in STREAMS_REDIS_URL",
+                redacted_url(self.settings.redis_url.get_secret_value()),
+                _reason(exc),
             )
             self.budget.exit_now(1)
 
@@ -202,8 +203,9 @@ class DedupWorker:
             # Credentials changed under a running worker (a rotated password): say why, keep waiting.
             self.metrics.redis_errors.labels(kind="auth").inc()
             log.error(
-                "redis refused the credentials, batch waits: check the password in STREAMS_REDIS_URL",
-                extra={"attempt": attempt, "error": str(exc)[:200]},
+                "redis refused the credentials, batch waits (%s): check the password in STREAMS_REDIS_URL",
+                _reason(exc),
+                extra={"attempt": attempt},
             )
             return
         self.metrics.redis_errors.labels(kind="unavailable").inc()
@@ -433,6 +435,11 @@ class DedupWorker:
         except Exception as exc:  # a gauge refresh must never take the worker down
             self.metrics.redis_up.set(0)
             log.debug("gauge refresh failed: %s", exc)
+
+
+def _reason(exc: BaseException) -> str:
+    """The server's own words, without our prefix: ``WRONGPASS invalid username-password pair ...``."""
+    return str(exc).removeprefix("Redis refused the credentials: ")[:200]
 
 
 def _decision_key(decision: Decision, event: Event) -> bytes:

@@ -48,15 +48,15 @@ import math
 import secrets
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import redis.asyncio as aioredis
 import xxhash
-from redis.asyncio.retry import Retry
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import AuthenticationError as RedisAuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -67,6 +67,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from streams.errors import IndexAuthFailed, IndexReset, IndexUnavailable
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule
 
+T = TypeVar("T")
 LAYOUT_VERSION = "v3"
 _LISTPACK_TARGET_ENTRIES = 64  # Redis keeps hashes of up to 128 small entries as a compact listpack.
 _KEY_ENTRIES_PER_ARTICLE = 4  # id, URL and exact entries, for duplicates too: room for a third more.
@@ -290,6 +291,33 @@ def decode_reply(reply: bytes) -> IndexVerdict:
         duplicate_of_url=items[8],
         decided_at=decode_time(items[9]),
     )
+
+
+class _Refused(Exception):
+    """Carries an AuthenticationError past redis-py's retry loop (not one of the errors it retries)."""
+
+    def __init__(self, error: RedisAuthenticationError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Retry(AsyncRetry):
+    """redis-py's asyncio ``Retry`` (the synchronous one warns on an asyncio client), except for a refused
+    password: redis-py counts it as a connection error and would retry it with backoff, for nothing."""
+
+    async def call_with_retry(
+        self, do: Callable[[], Awaitable[T]], fail: Any, *args: Any, **kwargs: Any
+    ) -> T:
+        async def attempt() -> T:
+            try:
+                return await do()
+            except RedisAuthenticationError as exc:
+                raise _Refused(exc) from exc
+
+        try:
+            return await super().call_with_retry(attempt, fail, *args, **kwargs)
+        except _Refused as refused:
+            raise refused.error from None
 
 
 def _load_script(name: str) -> str:
