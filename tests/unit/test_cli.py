@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -151,3 +152,16 @@ def test_redacted_url_hides_only_the_password():
     assert redacted_url("redis://user:pw@host:6380/1") == "redis://user:***@host:6380/1"
     assert redacted_url("redis://host:6379/0") == "redis://host:6379/0"
     assert redacted_url("rediss://:pw@host/0") == "rediss://:***@host/0"
+
+
+def test_no_process_is_killed_by_name_anywhere():
+    """Stopping by name (pkill, killall) would hit other users' processes: we stop what we started, by id."""
+    root = Path(__file__).resolve().parents[2]
+    by_name = re.compile(r"\b(" + "pk" + "ill|kill" + "all)\b")
+    files = [p for d in ("scripts", "streams", "tests", "benchmarks", ".ci") for p in (root / d).rglob("*")]
+    found = [
+        str(path.relative_to(root))
+        for path in [*files, root / "README.md", *(root / "docs").glob("*.md")]
+        if path.is_file() and path.suffix in ("", ".sh", ".py", ".md") and by_name.search(path.read_text())
+    ]
+    assert found == []
