@@ -63,12 +63,17 @@ def limit_fetch_wait(max_wait_ms: int) -> None:
 def worker_class(dedup: agents.DedupWorker) -> type[faust.Worker]:
     """Faust's worker (the process's signal handling) with the stop this project needs.
 
-    On the first SIGTERM or SIGINT the dedup worker stops taking batches and its in-flight ones are
+    On the first SIGTERM, SIGINT or SIGHUP the dedup worker stops taking batches and its in-flight ones are
     drained before Faust stops the consumer (which then commits what was acked); the shutdown budget
     ends the process if the stop takes longer. A second signal ends it at once.
     """
 
     class Worker(faust.Worker):
+        def _install_signal_handlers_unix(self) -> None:
+            super()._install_signal_handlers_unix()
+            # The terminal it runs in was closed: stop as on SIGTERM rather than die mid-batch.
+            self.loop.add_signal_handler(signal.SIGHUP, self._schedule_shutdown, signal.SIGHUP)
+
         def _schedule_shutdown(self, signal: signal.Signals) -> None:
             if self._signal_stop_time:
                 agents.log.warning("second %s: exiting now", signal.name)

@@ -311,7 +311,8 @@ def run_dev(
             _run_dev(settings, lines, input_path, workers, keep_running, timeout, console)
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        console.print(f"stopped ({signal.Signals(signum).name}): everything it started is stopped")
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            console.print(f"stopped ({signal.Signals(signum).name}): everything it started is stopped")
         raise SystemExit(128 + signum) from None
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from streams.localstack import free_port, start_redis
+from streams.localstack import create_topics, free_port, start_broker, start_redis
 from tests.conftest import make_settings, settings_env
 
 pytestmark = pytest.mark.integration
@@ -287,3 +287,59 @@ def test_a_wrong_redis_password_stops_the_worker_at_start_with_the_reason(broker
     assert len(lines) == 1, run.stdout[-3000:] + run.stderr[-3000:]
     assert "check the user and password in STREAMS_REDIS_URL" in lines[0]
     assert "wrong-password" not in run.stdout + run.stderr
+
+
+def test_closing_the_terminal_stops_dev_and_everything_it_started(terminal):
+    term = terminal("dev", "--keep-running")
+    term.expect("Ctrl-C stops it", 180)
+    pids = started_processes(term, workers=1)
+    os.close(term.fd)  # the terminal goes away: the kernel sends SIGHUP to its foreground processes
+    term.fd = os.open("/dev/null", os.O_RDONLY)  # for the fixture's close
+    started = time.monotonic()
+    while term.poll() is None and time.monotonic() - started < HANG_SECONDS:
+        time.sleep(0.1)
+    print(f"streams dev stopped {time.monotonic() - started:.1f}s after its terminal closed")
+    assert term.status is not None, "still running after its terminal closed"
+    assert leftovers(pids) == set()
+
+
+def test_ctrl_c_in_a_terminal_stops_a_worker(terminal, broker, tmp_path: Path):
+    settings = make_settings(broker, f"redis://127.0.0.1:{free_port()}/0")
+    env = settings_env(settings, STREAMS_WEB_PORT=str(free_port()))
+    term = terminal("worker", env=env, cwd=tmp_path)
+    term.expect("redis unavailable", 120)
+    pids = {term.pid, *descendants(term.pid)}
+    term.press(b"\x03")
+    seconds = term.wait()
+    print(f"streams worker stopped {seconds:.1f}s after Ctrl-C")
+    assert term.status == 0, term.text[-3000:]
+    assert leftovers(pids) == set()
+    assert list(tmp_path.iterdir()) == [], "no data folder left in the working directory"
+
+
+def test_a_worker_whose_broker_died_still_stops_on_sigterm(tmp_path: Path, redis_url: str):
+    """The broker is SIGKILLed under a running worker (as when a terminal's Ctrl-C reached it first):
+    Faust's own stop would wait for the broker; the shutdown budget ends the process anyway."""
+    with start_broker(tmp_path / "broker") as own_broker:
+        settings = make_settings(own_broker, redis_url)
+        create_topics(own_broker.bootstrap, [settings.topic_raw, *settings.output_topics], 4)
+        env = {**os.environ, **settings_env(settings, STREAMS_WEB_PORT=str(free_port()))}
+        log = tmp_path / "worker.log"
+        with log.open("wb") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "streams", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_until(lambda: "index ready" in log.read_text(errors="replace"), 120, "the worker to start")
+            pids = {worker.pid, *descendants(worker.pid)}
+            own_broker.kill()
+            time.sleep(1)
+            started = time.monotonic()
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(HANG_SECONDS)
+            print(f"worker without its broker stopped {time.monotonic() - started:.1f}s after SIGTERM")
+            assert worker.returncode in (0, 1), log.read_text()[-3000:]
+            assert leftovers(pids) == set()
+        finally:
+            if worker.poll() is None:
+                worker.kill()
