@@ -60,7 +60,7 @@ def limit_fetch_wait(max_wait_ms: int) -> None:
     thread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
 
 
-def worker_class(dedup: agents.DedupWorker) -> type[faust.Worker]:
+def worker_class(app: faust.App, dedup: agents.DedupWorker) -> type[faust.Worker]:
     """Faust's worker (the process's signal handling) with the stop this project needs.
 
     On the first SIGTERM, SIGINT or SIGHUP the dedup worker stops taking batches and its in-flight ones are
@@ -83,6 +83,9 @@ def worker_class(dedup: agents.DedupWorker) -> type[faust.Worker]:
 
         async def _stop_on_signal(self, signal: signal.Signals) -> None:
             await dedup.drain()
+            # Faust would now wait for every batch taken to be acked, and an abandoned one never is:
+            # commit what was acked instead. (A rebalance still waits for the batches in flight.)
+            app.conf.stream_wait_empty = False
             await super()._stop_on_signal(signal)
 
     return Worker
@@ -120,9 +123,6 @@ def create_app(settings: Settings, datadir: str | None = None) -> tuple[faust.Ap
         # batch of 64 then took several produce requests per partition.
         producer_max_batch_size=settings.producer_batch_bytes,
         logging_config=None,
-        # On stop, commit what was acked rather than wait for every batch taken: a batch waiting for
-        # Redis would hold the stop forever. The agent drains what it can first (worker_class).
-        stream_wait_empty=False,
         **extra,
     )
     limit_fetch_wait(settings.broker_fetch_max_wait_ms)
@@ -133,7 +133,7 @@ def create_app(settings: Settings, datadir: str | None = None) -> tuple[faust.Ap
     from streams import web  # the status page; imported here so the web module can use the app
 
     web.register(app, worker)
-    app.conf.Worker = worker_class(worker)  # type: ignore[assignment]  # a class, as Faust expects
+    app.conf.Worker = worker_class(app, worker)  # type: ignore[assignment]  # a class, as Faust expects
     return app, worker
 
 
