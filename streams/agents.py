@@ -24,8 +24,8 @@ import random
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
-from typing import Any, cast
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any, TypeVar, cast
 
 import faust
 import orjson
@@ -42,6 +42,7 @@ from streams.topics import Topics
 log = logging.getLogger("streams.worker")
 
 Event = faust.EventT[bytes]
+T = TypeVar("T")
 SWEEP_INTERVAL_SECONDS = 5.0
 
 
@@ -140,6 +141,26 @@ class DedupWorker:
         if unfinished:
             log.warning("stopping with batches still in flight", extra={"batches": unfinished})
 
+    async def _unless_stopping(self, call: Awaitable[T]) -> T:
+        """``call``'s result, or :class:`WorkerStopping` as soon as the worker starts stopping.
+
+        The Redis client retries with backoff inside one call (seconds, in an outage); a stop must not wait
+        for it. A decision Redis made but we never read is replayed when the batch comes again.
+        """
+        if self.stopping.is_set():
+            raise WorkerStopping()
+        task = asyncio.ensure_future(call)
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait((task, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()  # also when this coroutine itself is cancelled
+        if not task.done() or task.cancelled():
+            raise WorkerStopping()
+        return task.result()
+
     async def _pause(self, seconds: float) -> None:
         """Sleep ``seconds``, or less if the worker starts stopping; then raise if it is stopping."""
         if not self.stopping.is_set():
@@ -168,7 +189,7 @@ class DedupWorker:
             if self.stopping.is_set():
                 raise WorkerStopping()
             try:
-                epoch = await self.index.open()
+                epoch = await self._unless_stopping(self.index.open())
                 self.metrics.redis_up.set(1)
                 log.info(
                     "index ready",
@@ -235,7 +256,7 @@ class DedupWorker:
             started = time.perf_counter()
             try:
                 replayed_before = self.engine.replayed
-                decisions = await self.engine.decide_prepared(prepared)
+                decisions = await self._unless_stopping(self.engine.decide_prepared(prepared))
                 self.metrics.replays.inc(self.engine.replayed - replayed_before)
             except IndexUnavailable as exc:
                 attempt += 1
