@@ -165,3 +165,19 @@ def test_no_process_is_killed_by_name_anywhere():
         if path.is_file() and path.suffix in ("", ".sh", ".py", ".md") and by_name.search(path.read_text())
     ]
     assert found == []
+
+
+def test_the_shutdown_budget_ends_a_stop_that_hangs():
+    """A stop stuck in the event loop (here: a sleep that never ends) is ended by the budget's thread."""
+    code = (
+        "import logging, time\n"
+        "from streams.agents import ShutdownBudget\n"
+        "logging.basicConfig()\n"
+        "ShutdownBudget(0.5).start('test')\n"
+        "time.sleep(60)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=50, check=False
+    )
+    assert run.returncode == 1
+    assert "shutdown budget exceeded" in run.stderr
