@@ -681,6 +681,7 @@ class WorkerProcess:
         self.env = {"APP_DATADIR": str(log_path.with_name(f"{log_path.stem}-data")), **env}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self._signalled = False
 
     def start(self) -> WorkerProcess:
         from streams.localstack import track
@@ -724,7 +725,8 @@ class WorkerProcess:
 
     def terminate(self) -> None:
         """Ask it to stop (SIGTERM); :meth:`stop` waits for it."""
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None and not self._signalled:
+            self._signalled = True  # once: a second SIGTERM makes the worker exit at once
             self.process.send_signal(signal.SIGTERM)
 
     def stop(self, timeout: float | None = None) -> None:

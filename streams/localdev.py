@@ -66,6 +66,7 @@ def read_decisions(
     deadline = time.monotonic() + timeout
     try:
         while len(decisions) < expected and time.monotonic() < deadline:
+            check_interrupt()
             for message in consumer:
                 body = json.loads(message.value)
                 body["_topic"] = message.topic
@@ -95,12 +96,15 @@ def local_stack(
     root = Path(tempfile.mkdtemp(prefix="streams-dev-")) if workdir is None else workdir
     root.mkdir(parents=True, exist_ok=True)
     started: list[Any] = []
+    _running.append(started)
     failed = False
     try:
         broker = start_broker(root)
         started.append(broker)
+        check_interrupt()
         redis = start_redis(root)
         started.append(redis)
+        check_interrupt()
         names = [settings.topic_raw, *settings.output_topics]
         # One partition per worker: with one worker, articles are decided in the order they were
         # published, so the canonical article of each story is the one published first.
@@ -117,6 +121,7 @@ def local_stack(
                 STREAMS_BROKER_SESSION_TIMEOUT_SECONDS="6",
                 STREAMS_TOPIC_PARTITIONS=str(partitions),
             )
+            check_interrupt()
             proc = WorkerProcess(env, root / f"worker-{n}.log").start()
             started.append(proc)
             procs.append(proc)
@@ -131,11 +136,35 @@ def local_stack(
         failed = True
         raise
     finally:
-        stop_all(started)
-        if own_dir and failed:
-            sys.stderr.write(f"logs kept in {root}\n")
-        elif own_dir:
-            shutil.rmtree(root, ignore_errors=True)
+        try:
+            stop_all(started)
+        finally:
+            _running.remove(started)
+            if own_dir and failed:
+                with contextlib.suppress(OSError):
+                    sys.stderr.write(f"logs kept in {root}\n")
+            elif own_dir:
+                shutil.rmtree(root, ignore_errors=True)
+
+
+#: The processes of the local stacks running in this process (for a forced stop from a signal handler).
+_running: list[list[Any]] = []
+
+
+def kill_all(processes: list[Any]) -> None:
+    """SIGKILL every process (a worker with its process group) at once: signals only, no waiting, so it
+    is safe in a signal handler whatever the main thread is doing."""
+    from streams.cli import WorkerProcess
+
+    for proc in processes:
+        pid = _pid(proc)
+        if pid is None:
+            continue
+        with contextlib.suppress(OSError):
+            if isinstance(proc, WorkerProcess):
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
 
 
 def _pid(proc: Any) -> int | None:
@@ -154,16 +183,7 @@ def stop_all(started: list[Any]) -> None:
     from streams.cli import WorkerProcess
 
     def force(signum: int, frame: Any) -> None:
-        # Signals only: waiting here could deadlock with a wait() the main thread is inside.
-        for proc in started:
-            pid = _pid(proc)
-            if pid is None:
-                continue
-            with contextlib.suppress(OSError):
-                if isinstance(proc, WorkerProcess):
-                    os.killpg(pid, signal.SIGKILL)
-                else:
-                    os.kill(pid, signal.SIGKILL)
+        kill_all(started)
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -194,22 +214,69 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-@contextlib.contextmanager
-def interruptible() -> Iterator[None]:
-    """SIGTERM and SIGHUP (the terminal closed) stop ``streams dev`` as Ctrl-C does, cleaning up."""
+#: Seconds a stop may take after the first Ctrl-C or SIGTERM before everything left is killed.
+STOP_GRACE_SECONDS = 20.0
 
-    def interrupt(signum: int, frame: Any) -> None:
-        raise Interrupted(signum)
+_received: list[int] = []  # the signals received while interruptible, first first
+_raised: list[int] = []  # the signal already raised as Interrupted
+
+
+def check_interrupt() -> None:
+    """Raise :class:`Interrupted` here, at a point of our own code, if a stop signal arrived."""
+    if _received and not _raised:
+        _raised.append(_received[0])
+        raise Interrupted(_received[0])
+
+
+@contextlib.contextmanager
+def interruptible(grace: float = STOP_GRACE_SECONDS) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP (the terminal closed) stop ``streams dev``, cleaning up.
+
+    The handler only records the first signal; :func:`check_interrupt` raises it at the next point of
+    our own code that checks (every poll while a service starts, every half second while decisions are
+    read, every sleep), never inside a client library, which could swallow it or be left stuck. A second
+    signal kills every process the local stacks started at once. If the stop still takes more than
+    ``grace`` seconds, a timer thread kills what is left and exits.
+    """
+    from streams import localstack
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    timers: list[threading.Timer] = []
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if _received:
+            for started in list(_running):
+                kill_all(started)
+            return
+        _received.append(signum)
+        timer = threading.Timer(grace, _give_up, (signum,))
+        timer.daemon = True
+        timer.start()
+        timers.append(timer)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in STOP_SIGNALS}
+    localstack.interrupt_check = check_interrupt
     try:
         yield
+        check_interrupt()
     finally:
+        localstack.interrupt_check = None
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        for timer in timers:
+            timer.cancel()
+        _received.clear()
+        _raised.clear()
+
+
+def _give_up(signum: int) -> None:
+    for started in list(_running):
+        kill_all(started)
+    with contextlib.suppress(OSError):
+        sys.stderr.write(f"the stop took longer than {STOP_GRACE_SECONDS:.0f}s: killed what was left\n")
+    os._exit(128 + signum)
 
 
 def summary_tables(inputs: list[dict[str, Any]], decisions: list[dict[str, Any]]) -> list[Table]:
@@ -338,6 +405,7 @@ def _run_dev(
         )
         with ArticleProducer([s.broker.bootstrap], settings.topic_raw) as producer:
             for line in lines:
+                check_interrupt()
                 # As the crawler would send it, bad lines included: they must come back as rejections.
                 payload, _ = strip_labels(line)
                 producer.send_raw(None, payload)
@@ -370,9 +438,11 @@ def _run_dev(
             console.print("stack is up; Ctrl-C stops it")
             try:
                 while all(w.running for w in s.workers):
-                    time.sleep(1)
+                    check_interrupt()
+                    time.sleep(0.2)
             except KeyboardInterrupt:
-                console.print("stopping ...")
+                with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+                    console.print("stopping ...")
                 return  # the way to end --keep-running: a clean exit
             console.print(f"[red]a worker exited: see {s.workdir}[/red]")
             raise SystemExit(1)

@@ -26,7 +26,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal, Self
@@ -54,6 +54,11 @@ _POLL_INTERVAL_S = 0.05
 _PORT_ATTEMPTS = 3
 
 _live: set[subprocess.Popen[bytes]] = set()
+
+#: Called on every poll while a service starts; ``streams dev`` sets it to raise when a Ctrl-C or
+#: SIGTERM arrived (the signal handler only records it: an exception raised at an arbitrary point
+#: inside a client library can be swallowed or leave it stuck).
+interrupt_check: Callable[[], None] | None = None
 _live_lock = threading.Lock()
 
 
@@ -311,6 +316,8 @@ class _ChildProcess:
         started = time.monotonic()
         deadline = started + self.startup_timeout
         while True:
+            if interrupt_check is not None:
+                interrupt_check()
             code = self._proc.poll()
             if code is not None:
                 raise _ExitedEarlyError(

@@ -194,7 +194,7 @@ def test_ctrl_c_in_a_terminal_stops_dev_and_everything_it_started(terminal):
 
 def test_sigterm_stops_dev_while_its_workers_start(terminal):
     term = terminal("dev", "--workers", "2")
-    log_folder(term)  # printed once broker, Redis and the worker processes are started
+    folder = log_folder(term)  # printed once broker, Redis and the worker processes are started
     pids = descendants(term.pid)
     assert len(pids) >= 4
     os.kill(term.pid, signal.SIGTERM)
@@ -203,10 +203,12 @@ def test_sigterm_stops_dev_while_its_workers_start(terminal):
     assert term.status == 128 + signal.SIGTERM, term.text[-2000:]
     assert "stopped (SIGTERM)" in term.text
     assert leftovers(pids) == set()
+    assert not folder.exists()
 
 
 def test_a_second_ctrl_c_stops_dev_at_once(terminal):
     term = terminal("dev", "--keep-running")
+    folder = log_folder(term)
     term.expect("Ctrl-C stops it", 180)
     pids = started_processes(term, workers=1)
     term.press(b"\x03")
@@ -215,6 +217,7 @@ def test_a_second_ctrl_c_stops_dev_at_once(terminal):
     seconds = term.wait()
     print(f"streams dev stopped {seconds:.1f}s after two Ctrl-C; {len(pids)} processes it started")
     assert leftovers(pids) == set()
+    assert not folder.exists()
 
 
 def test_a_failed_dev_run_keeps_its_logs_and_says_where(terminal):
@@ -291,6 +294,7 @@ def test_a_wrong_redis_password_stops_the_worker_at_start_with_the_reason(broker
 
 def test_closing_the_terminal_stops_dev_and_everything_it_started(terminal):
     term = terminal("dev", "--keep-running")
+    folder = log_folder(term)
     term.expect("Ctrl-C stops it", 180)
     pids = started_processes(term, workers=1)
     os.close(term.fd)  # the terminal goes away: the kernel sends SIGHUP to its foreground processes
@@ -301,6 +305,7 @@ def test_closing_the_terminal_stops_dev_and_everything_it_started(terminal):
     print(f"streams dev stopped {time.monotonic() - started:.1f}s after its terminal closed")
     assert term.status is not None, "still running after its terminal closed"
     assert leftovers(pids) == set()
+    assert not folder.exists(), "a stop is a clean exit: its logs are removed"
 
 
 def test_ctrl_c_in_a_terminal_stops_a_worker(terminal, broker, tmp_path: Path):
