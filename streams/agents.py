@@ -21,11 +21,12 @@ import json
 import logging
 import os
 import random
+import shutil
 import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import faust
 import orjson
@@ -82,8 +83,13 @@ class ShutdownBudget:
         )
         self.exit_now(1)
 
-    @staticmethod
-    def exit_now(code: int) -> None:
+    #: Folders to remove even on an exit that skips the interpreter's cleanup (Faust's temporary data).
+    temporary_dirs: ClassVar[list[str]] = []
+
+    @classmethod
+    def exit_now(cls, code: int) -> None:
+        for path in cls.temporary_dirs:
+            shutil.rmtree(path, ignore_errors=True)
         for handler in logging.getLogger().handlers:
             with contextlib.suppress(Exception):
                 handler.flush()

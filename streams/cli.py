@@ -522,6 +522,10 @@ def run_faust(args: list[str], prog_name: str = "streams") -> None:
     from streams import app as app_module
 
     datadir = None if os.environ.get("APP_DATADIR") else tempfile.mkdtemp(prefix="streams-worker-")
+    if datadir:
+        from streams.agents import ShutdownBudget
+
+        ShutdownBudget.temporary_dirs.append(datadir)
     try:
         faust_app = app_module.build(datadir=datadir)
         faust_cli.main(args=args, prog_name=prog_name, app=faust_app)
