@@ -16,9 +16,16 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # Debian starts a prometheus service on install; the tests start their own on a free port.
-  (command -v service >/dev/null && service prometheus stop >/dev/null 2>&1) || true
-  pkill -x prometheus 2>/dev/null || true
+  # Debian starts a prometheus service on install; the tests start their own on a free port. Stop that
+  # service, and only it (never other Prometheus processes on this host): through its init script, or
+  # by the process id in the pid file it wrote.
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    if command -v service >/dev/null && service prometheus stop >/dev/null 2>&1; then
+      :
+    elif [ -s /run/prometheus/prometheus.pid ]; then
+      kill "$(cat /run/prometheus/prometheus.pid)" 2>/dev/null || true
+    fi
+  fi
 else
   echo "not installing ${missing[*]} (needs root and apt-get); tests that need them will be skipped" >&2
 fi

@@ -5,35 +5,97 @@ without acking, decides them (one Redis round trip per batch, one atomic script 
 publishes every decision, waits for the broker to confirm each send, and only then acks the events,
 so an offset is committed only after its decision is on an output topic. If Redis is unavailable the
 batch waits and retries with backoff; nothing is published and nothing is acked meanwhile.
+
+Stopping (SIGTERM, SIGINT): no new batch starts; a batch whose decisions are being published gets the
+rest of ``STREAMS_SHUTDOWN_SECONDS`` to be confirmed and acked; a batch still waiting for Redis (or for
+a broker that refuses it) is abandoned, neither published nor acked, so it is redelivered. Then Faust
+commits what was acked and the process exits; past the budget it exits anyway (:class:`ShutdownBudget`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import logging
+import os
 import random
+import shutil
+import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Sequence
-from typing import Any, cast
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any, ClassVar, TypeVar, cast
 
 import faust
 import orjson
 
 from streams.dedup import Deduplicator, PreparedArticle, index_config
-from streams.errors import IndexReset, IndexUnavailable
+from streams.errors import IndexAuthFailed, IndexReset, IndexUnavailable
 from streams.fingerprint import NATIVE_CORE
 from streams.index import RedisIndex, sweep_shards_per_call
 from streams.metrics import Metrics, SourceLabels
 from streams.models import Decision, DuplicateArticle, Rejection, SourcePosition, UniqueArticle
-from streams.settings import Settings
+from streams.settings import Settings, redacted_url
 from streams.topics import Topics
 
 log = logging.getLogger("streams.worker")
 
 Event = faust.EventT[bytes]
+T = TypeVar("T")
 SWEEP_INTERVAL_SECONDS = 5.0
+
+
+class WorkerStopping(Exception):
+    """The worker is stopping: the batch is abandoned unpublished and unacked (it will be redelivered)."""
+
+
+class ShutdownBudget:
+    """Ends the process if a stop takes longer than its budget: a worker never ignores SIGTERM.
+
+    A daemon thread, so it fires even while the event loop waits on a dead broker or Redis.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started_at: float | None = None
+        self._timer: threading.Timer | None = None
+
+    def start(self, reason: str) -> None:
+        if self._timer is not None:
+            return
+        self.started_at = time.monotonic()
+        log.info("stopping", extra={"reason": reason, "budget_seconds": self.seconds})
+        self._timer = threading.Timer(self.seconds, self.expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        if self.started_at is None:
+            return self.seconds
+        return max(0.0, self.seconds - (time.monotonic() - self.started_at))
+
+    def expire(self) -> None:
+        log.error(
+            "shutdown budget exceeded: exiting now; unacknowledged articles will be redelivered",
+            extra={"budget_seconds": self.seconds},
+        )
+        self.exit_now(1)
+
+    #: Folders to remove even on an exit that skips the interpreter's cleanup (Faust's temporary data).
+    temporary_dirs: ClassVar[list[str]] = []
+
+    @classmethod
+    def exit_now(cls, code: int) -> None:
+        for path in cls.temporary_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+        for handler in logging.getLogger().handlers:
+            with contextlib.suppress(Exception):
+                handler.flush()
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os._exit(code)
 
 
 def encode_decision(decision: Decision) -> bytes:
@@ -67,12 +129,74 @@ class DedupWorker:
         self._lag_series: set[tuple[str, str]] = set()
         self._opened = False
         self._sweep_shards = sweep_shards_per_call(self.index.config, SWEEP_INTERVAL_SECONDS)
+        self.stopping = asyncio.Event()
+        self.budget = ShutdownBudget(settings.shutdown_seconds)
+        self.in_flight: set[asyncio.Future[None]] = set()
 
-    async def _wait_for_index(self) -> None:
+    def begin_stop(self, reason: str) -> None:
+        """Stop taking batches and abandon those waiting; the budget's clock starts now."""
+        self.budget.start(reason)
+        self.stopping.set()
+
+    async def drain(self) -> None:
+        """Wait (within the budget) for the batches in flight to be published and acked, or abandoned."""
+        pending = [f for f in self.in_flight if not f.done()]
+        if pending:
+            # Half the budget: Faust's own stop (commit, leave the group, flush) needs the rest.
+            await asyncio.wait(pending, timeout=self.budget.remaining() / 2)
+        unfinished = sum(not f.done() for f in self.in_flight)
+        if unfinished:
+            log.warning("stopping with batches still in flight", extra={"batches": unfinished})
+
+    async def _unless_stopping(self, call: Awaitable[T]) -> T:
+        """``call``'s result, or :class:`WorkerStopping` as soon as the worker starts stopping.
+
+        The Redis client retries with backoff inside one call (seconds, in an outage); a stop must not wait
+        for it. A decision Redis made but we never read is replayed when the batch comes again.
+        """
+        if self.stopping.is_set():
+            raise WorkerStopping()
+        task = asyncio.ensure_future(call)
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait((task, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()  # also when this coroutine itself is cancelled
+        if not task.done() or task.cancelled():
+            raise WorkerStopping()
+        return task.result()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if the worker starts stopping; then raise if it is stopping."""
+        if not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), seconds)
+        if self.stopping.is_set():
+            raise WorkerStopping()
+
+    async def open_index(self) -> None:
+        """Open the index at start: a refused password is fatal here (one line), an outage is waited out."""
+        try:
+            await self._wait_for_index(fatal_auth=True)
+        except WorkerStopping:
+            return
+        except IndexAuthFailed as exc:
+            log.critical(
+                "redis at %s refused the credentials (%s): check the user and password in STREAMS_REDIS_URL",
+                redacted_url(self.settings.redis_url.get_secret_value()),
+                _reason(exc),
+            )
+            self.budget.exit_now(1)
+
+    async def _wait_for_index(self, fatal_auth: bool = False) -> None:
         attempt = 0
         while True:
+            if self.stopping.is_set():
+                raise WorkerStopping()
             try:
-                epoch = await self.index.open()
+                epoch = await self._unless_stopping(self.index.open())
                 self.metrics.redis_up.set(1)
                 log.info(
                     "index ready",
@@ -85,19 +209,34 @@ class DedupWorker:
                 )
                 self._opened = True
                 return
+            except IndexAuthFailed as exc:
+                if fatal_auth:
+                    raise
+                attempt += 1
+                self._note_redis_down(exc, attempt)
+                await self._pause(self._backoff(attempt))
             except IndexUnavailable as exc:
                 attempt += 1
                 self._note_redis_down(exc, attempt)
-                await asyncio.sleep(self._backoff(attempt))
+                await self._pause(self._backoff(attempt))
 
     def _backoff(self, attempt: int) -> float:
         cap = self.settings.redis_backoff_cap_seconds
         return float(min(cap, 0.1 * 2 ** min(attempt, 10)) * (0.5 + random.random() / 2))
 
-    def _note_redis_down(self, exc: Exception, attempt: int) -> None:
+    def _note_redis_down(self, exc: BaseException, attempt: int) -> None:
         self.metrics.redis_up.set(0)
-        self.metrics.redis_errors.labels(kind="unavailable").inc()
         self.metrics.redis_retries.inc()
+        if isinstance(exc, IndexAuthFailed):
+            # Credentials changed under a running worker (a rotated password): say why, keep waiting.
+            self.metrics.redis_errors.labels(kind="auth").inc()
+            log.error(
+                "redis refused the credentials, batch waits (%s): check the password in STREAMS_REDIS_URL",
+                _reason(exc),
+                extra={"attempt": attempt},
+            )
+            return
+        self.metrics.redis_errors.labels(kind="unavailable").inc()
         log.warning("redis unavailable, batch waits", extra={"attempt": attempt, "error": str(exc)[:200]})
 
     async def decide(self, messages: Sequence[tuple[bytes, SourcePosition]]) -> list[Decision]:
@@ -126,12 +265,12 @@ class DedupWorker:
             started = time.perf_counter()
             try:
                 replayed_before = self.engine.replayed
-                decisions = await self.engine.decide_prepared(prepared)
+                decisions = await self._unless_stopping(self.engine.decide_prepared(prepared))
                 self.metrics.replays.inc(self.engine.replayed - replayed_before)
             except IndexUnavailable as exc:
                 attempt += 1
                 self._note_redis_down(exc, attempt)
-                await asyncio.sleep(self._backoff(attempt))
+                await self._pause(self._backoff(attempt))
                 continue
             except IndexReset as exc:
                 # Redis came back without the index. The past cannot be recovered; say so loudly and
@@ -257,7 +396,7 @@ class DedupWorker:
                 log.error(
                     "publishing decisions failed, retrying", extra={"attempt": attempt, "error": repr(exc)}
                 )
-                await asyncio.sleep(self._backoff(attempt))
+                await self._pause(self._backoff(attempt))
 
     async def refresh_lag(self, consumer: Any) -> None:
         """Messages not decided yet per assigned raw partition: end offset minus the next offset to decide.
@@ -330,6 +469,11 @@ class DedupWorker:
             log.debug("gauge refresh failed: %s", exc)
 
 
+def _reason(exc: BaseException) -> str:
+    """The server's own words, without our prefix: ``WRONGPASS invalid username-password pair ...``."""
+    return str(exc).removeprefix("Redis refused the credentials: ")[:200]
+
+
 def _decision_key(decision: Decision, event: Event) -> bytes:
     if decision.id:
         return decision.id.encode("utf-8")
@@ -374,16 +518,34 @@ def register(app: faust.App, settings: Settings, topics: Topics, metrics: Metric
         gc.freeze()
         try:
             async for events in batches:
+                if worker.stopping.is_set():
+                    continue  # taken but not started: never acked, so redelivered
                 prepared = await worker.prepare_events(events)
                 while len(in_flight) >= 2:
-                    await in_flight.pop(0)
+                    with contextlib.suppress(WorkerStopping):
+                        await in_flight.pop(0)
+                if worker.stopping.is_set():
+                    continue
                 done = asyncio.get_running_loop().create_future()
-                in_flight.append(asyncio.ensure_future(finish_and_ack(events, prepared, indexed, done)))
+                task: asyncio.Future[None] = asyncio.ensure_future(
+                    finish_and_ack(events, prepared, indexed, done)
+                )
+                in_flight.append(task)
+                worker.in_flight.add(task)
+                task.add_done_callback(worker.in_flight.discard)
                 indexed = done
         finally:
-            # Stopping: let decided batches finish publishing; what is not acked is redelivered.
+            # Stopping: let decided batches finish publishing, within the budget; what is not acked is
+            # redelivered.
             if in_flight:
-                await asyncio.wait(in_flight, timeout=10)
+                await asyncio.wait(in_flight, timeout=max(0.1, worker.budget.remaining()))
+            for task in in_flight:
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: an abandoned batch is expected here, not an error
+
+    @app.task
+    async def open_index() -> None:
+        await worker.open_index()
 
     @app.timer(interval=5.0)
     async def refresh_index_gauges() -> None:

@@ -1,10 +1,13 @@
-"""The Faust app: ``streams worker -l info`` runs a dedup worker; ``streams --help`` lists the commands.
+"""The Faust app that ``streams worker`` runs.
 
-The app is built once from :class:`streams.settings.Settings` (environment variables ``STREAMS_*``).
+The app is built from :class:`streams.settings.Settings` (environment variables ``STREAMS_*``) on first
+use of ``streams.app.app`` (or :func:`create_app`), not on import: the CLI (:mod:`streams.cli`) shows
+its help and reports a bad setting in one line without building it.
 """
 
 from __future__ import annotations
 
+import signal
 import ssl
 from typing import Any
 
@@ -62,8 +65,44 @@ def limit_fetch_wait(max_wait_ms: int) -> None:
     thread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
 
 
-def create_app(settings: Settings) -> tuple[faust.App, agents.DedupWorker]:
-    """The app with its topics, agent, timers, metrics and web pages."""
+def worker_class(app: faust.App, dedup: agents.DedupWorker) -> type[faust.Worker]:
+    """Faust's worker (the process's signal handling) with the stop this project needs.
+
+    On the first SIGTERM, SIGINT or SIGHUP the dedup worker stops taking batches and its in-flight ones are
+    drained before Faust stops the consumer (which then commits what was acked); the shutdown budget
+    ends the process if the stop takes longer. A second signal ends it at once.
+    """
+
+    class Worker(faust.Worker):
+        def _install_signal_handlers_unix(self) -> None:
+            super()._install_signal_handlers_unix()
+            # The terminal it runs in was closed: stop as on SIGTERM rather than die mid-batch.
+            self.loop.add_signal_handler(signal.SIGHUP, self._schedule_shutdown, signal.SIGHUP)
+
+        def _schedule_shutdown(self, signal: signal.Signals) -> None:
+            if self._signal_stop_time:
+                agents.log.warning("second %s: exiting now", signal.name)
+                dedup.budget.exit_now(1)
+            dedup.begin_stop(signal.name)
+            super()._schedule_shutdown(signal)
+
+        async def _stop_on_signal(self, signal: signal.Signals) -> None:
+            await dedup.drain()
+            # Faust would now wait for every batch taken to be acked, and an abandoned one never is:
+            # commit what was acked instead. (A rebalance still waits for the batches in flight.)
+            app.conf.stream_wait_empty = False
+            await super()._stop_on_signal(signal)
+
+    return Worker
+
+
+def create_app(settings: Settings, datadir: str | None = None) -> tuple[faust.App, agents.DedupWorker]:
+    """The app with its topics, agent, timers, metrics and web pages.
+
+    ``datadir`` is Faust's data folder (nothing of ours is kept there: the store is in memory); by
+    default Faust's own, ``<app id>-data`` in the working directory.
+    """
+    extra: dict[str, Any] = {} if datadir is None else {"datadir": datadir}
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -89,6 +128,7 @@ def create_app(settings: Settings) -> tuple[faust.App, agents.DedupWorker]:
         # batch of 64 then took several produce requests per partition.
         producer_max_batch_size=settings.producer_batch_bytes,
         logging_config=None,
+        **extra,
     )
     limit_fetch_wait(settings.broker_fetch_max_wait_ms)
     metrics = Metrics(REGISTRY)
@@ -98,18 +138,34 @@ def create_app(settings: Settings) -> tuple[faust.App, agents.DedupWorker]:
     from streams import web  # the status page; imported here so the web module can use the app
 
     web.register(app, worker)
+    app.conf.Worker = worker_class(app, worker)  # type: ignore[assignment]  # a class, as Faust expects
     return app, worker
 
 
-settings = get_settings()
-configure_logging(settings)
-app, worker = create_app(settings)
+_built: dict[str, Any] = {}
 
-from streams import cli  # noqa: E402  (registers the project's commands on the app)
 
-cli.register(app, settings)
+def build(datadir: str | None = None) -> faust.App:
+    """The app of this process (built once, from :func:`streams.settings.get_settings`)."""
+    if not _built:
+        settings = get_settings()
+        configure_logging(settings)
+        _built["settings"] = settings
+        _built["app"], _built["worker"] = create_app(settings, datadir)
+    app: faust.App = _built["app"]
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """``streams.app.app``, ``.worker`` and ``.settings``: the app of this process, built on first use."""
+    if name not in ("app", "worker", "settings"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    build()
+    return _built[name]
 
 
 def main() -> None:
-    """Console script entry point: the Faust app's CLI with the project's commands."""
-    app.main()
+    """Console script entry point (kept for installs made before it moved): :func:`streams.cli.main`."""
+    from streams.cli import main as cli_main
+
+    cli_main()

@@ -52,9 +52,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
-import faust
 import numpy as np
-from faust.cli import AppCommand, option
 from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -1592,10 +1590,27 @@ def _int_list(value: str) -> tuple[int, ...]:
         raise click.BadParameter(f"expected comma-separated numbers, got {value!r}") from exc
 
 
-def register(app: faust.App, settings: Settings) -> None:
-    """Add ``streams bench`` to the app's CLI."""
+def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Apply click options in the order written (the first one listed first in --help)."""
 
-    @app.command(
+    def apply(function: Any) -> Any:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+def option(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    """A click option that shows its default in --help."""
+    return click.option(*args, show_default=kwargs.pop("show_default", True), **kwargs)
+
+
+def register(cli: click.Group) -> None:
+    """Add ``streams bench`` to the command line."""
+
+    @cli.command()
+    @_options(
         option("--articles", "-n", type=click.IntRange(10), default=20_000, show_default=True,
                help="Articles to run end to end and to index."),
         option("--input", "input_path", default=None,
@@ -1627,8 +1642,7 @@ def register(app: faust.App, settings: Settings) -> None:
         option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                help="Also write the tables as Markdown to this file."),
     )  # fmt: skip
-    async def bench(
-        self: AppCommand,
+    def bench(
         articles: int,
         input_path: Path | None,
         workers: str,
@@ -1647,6 +1661,10 @@ def register(app: faust.App, settings: Settings) -> None:
         markdown_path: Path | None,
     ) -> None:
         """Throughput, latency, stage costs, index memory and growth, beside the naive baseline."""
+        from streams.cli import explained_errors, load_settings, quiet_clients, run_async
+
+        settings = load_settings()
+        quiet_clients()
         worker_counts = _int_list(workers)
         if not worker_counts or any(w < 1 or w > 8 for w in worker_counts):
             raise click.BadParameter("--workers takes counts between 1 and 8, e.g. 1,2")
@@ -1658,7 +1676,8 @@ def register(app: faust.App, settings: Settings) -> None:
             brokers=BROKER_KINDS if broker == "both" else (cast(BrokerKind, broker),),
         )  # fmt: skip
         console = Console(stderr=as_json, width=None if sys.stdout.isatty() else 150)
-        report = await run_bench(settings, options, console)
+        with explained_errors(settings):
+            report = run_async(run_bench(settings, options, console))
         text = json.dumps(report, indent=2, default=str)
         if output_path:
             output_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,36 +1,46 @@
-"""The project's commands, registered on the Faust app beside ``worker``.
+"""The ``streams`` command line (click), the project's own; Faust's commands sit under ``streams faust``.
 
 ``streams dev``      the whole pipeline locally: broker, Redis and a worker on free ports, sample articles
+``streams worker``   a dedup worker (Faust's worker with this app)
 ``streams dedup``    offline: a JSONL file through the same stages and decision, no Kafka (index in memory
-                     unless STREAMS_REDIS_URL is set)
-``streams produce``  publish a JSONL file to ``articles.raw`` as a crawler would
+                     unless STREAMS_REDIS_URL or --redis-url is given)
 ``streams eval``     quality against labelled data, optionally beside the naive datasketch baseline;
                      with ``--pages``, HTML extraction quality (and ``--pairs``) on real pages
 ``streams clean``    what the service makes of each article (cleaned record or rejection), no index
+``streams produce``  publish a JSONL file to ``articles.raw`` as a crawler would
 ``streams bench``    throughput, latency, stage costs and index memory, beside the naive baseline
 
-Every command reads the ``STREAMS_*`` settings; ``streams <command> --help`` lists its options.
+Every command reads the ``STREAMS_*`` settings when it runs (not on import, so ``--help`` works with a
+bad value, which is reported in one line, exit 2); ``streams <command> --help`` lists its options.
+A server that cannot be reached is reported in one line naming it (exit 1); ``--log-level debug`` adds
+the traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.metadata
 import json
+import logging
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import click
-import faust
-from faust.cli import AppCommand, option
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -39,9 +49,10 @@ from streams.dedup import Deduplicator, PrepareConfig, index_config, prepare
 from streams.evaluation import NaivePipeline, Outcome, Scores, naive_text, score
 from streams.index import Index, RedisIndex
 from streams.localstack import BROKER_KINDS, BrokerKind
+from streams.logs import configure_logging
 from streams.memory_index import MemoryIndex
 from streams.models import Decision, DuplicateArticle, Rejection, SourcePosition
-from streams.settings import HtmlExtractor, Settings
+from streams.settings import HtmlExtractor, Settings, get_settings, redacted_url
 
 console = Console()  # results: tables and summaries
 notes = Console(stderr=True)  # progress and notes, so `--json` output on stdout stays clean
@@ -92,11 +103,12 @@ def decision_record(decision: Decision) -> dict[str, Any]:
 def index_redis_url(settings: Settings, redis_url: str | None) -> str | None:
     """The Redis of an offline run's index: the option, else ``STREAMS_REDIS_URL``; None when neither is
     given (the index is then a :class:`MemoryIndex`: the same decisions, nothing to start)."""
-    if redis_url:
-        return redis_url
-    if "redis_url" in settings.model_fields_set:
-        return settings.redis_url.get_secret_value()
-    return None
+    url = redis_url or (
+        settings.redis_url.get_secret_value() if "redis_url" in settings.model_fields_set else None
+    )
+    if url:
+        redis_reachable(url)
+    return url
 
 
 def index_label(redis_url: str | None) -> str:
@@ -227,279 +239,254 @@ def kinds_table(rows: list[tuple[str, Scores]]) -> Table:
 
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+LOG_LEVELS = ("debug", "info", "warning", "error")
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 
-def redis_url_option() -> Any:
-    return option(
+class CommandError(click.ClickException):
+    """A failure explained in one line (exit 1); ``--log-level debug`` adds the traceback."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
+class SettingsError(click.ClickException):
+    """A bad ``STREAMS_*`` value: one line per wrong variable, exit 2 (like a bad option)."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
+def settings_error_lines(exc: ValidationError) -> list[str]:
+    """``STREAMS_JACCARD_THRESHOLD: Input should be a valid number (got 'abc')``, one line per error."""
+    lines = []
+    for error in exc.errors():
+        message = re.sub(r", unable to parse string as .*$", "", error["msg"]).removeprefix("Value error, ")
+        if not error["loc"]:  # a rule across several settings: the message names them
+            lines.append(message)
+            continue
+        name = str(error["loc"][0])
+        secret = name in ("redis_url", "broker_credentials_password")
+        got = "" if secret or isinstance(error.get("input"), dict) else f" (got {error.get('input')!r})"
+        lines.append(f"STREAMS_{name.upper()}: {message}{got}")
+    return lines
+
+
+def load_settings() -> Settings:
+    """The settings of this process, logging set up from them; a bad value raises :class:`SettingsError`."""
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        raise SettingsError("\n".join(settings_error_lines(exc))) from None
+    configure_logging(settings)
+    return settings
+
+
+def quiet_clients() -> None:
+    """For a one-shot command: the Kafka client's connection chatter and the local stack's progress stay
+    out of the output (a failure is explained in one line); ``--log-level debug`` shows them."""
+    if not debugging():
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        logging.getLogger("streams.localstack").setLevel(logging.WARNING)
+
+
+def debugging() -> bool:
+    """Whether errors should show their traceback (``--log-level debug`` or ``STREAMS_LOG_LEVEL=debug``)."""
+    return os.environ.get("STREAMS_LOG_LEVEL", "").lower() == "debug"
+
+
+@contextlib.contextmanager
+def explained_errors(settings: Settings, redis_url: str | None = None) -> Iterator[None]:
+    """Turn the failures a user can fix (a server not reachable, a wrong password) into one line, exit 1."""
+    from kafka.errors import KafkaError
+
+    from streams.errors import IndexAuthFailed, IndexUnavailable
+    from streams.localstack import LocalStackError
+
+    redis_shown = redacted_url(redis_url or settings.redis_url.get_secret_value())
+    brokers = ",".join(settings.bootstrap_servers)
+    try:
+        yield
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except IndexAuthFailed as exc:
+        reason = _first_line(exc)
+        raise _explained(
+            exc,
+            f"Redis at {redis_shown} refused the credentials ({reason}): check the user and "
+            "password in STREAMS_REDIS_URL or --redis-url",
+        ) from None
+    except IndexUnavailable as exc:
+        reason = _first_line(exc).removeprefix("Redis unavailable: ")
+        raise _explained(
+            exc,
+            f"cannot reach Redis at {redis_shown} ({reason}): check STREAMS_REDIS_URL or "
+            "--redis-url, and that Redis is running",
+        ) from None
+    except KafkaError as exc:
+        raise _explained(
+            exc,
+            f"cannot reach the Kafka broker at {brokers} ({type(exc).__name__}): check "
+            "STREAMS_BROKER, and that the broker is running",
+        ) from None
+    except LocalStackError as exc:
+        raise _explained(exc, f"the local stack did not start: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _explained(exc: BaseException, message: str) -> CommandError:
+    if debugging():
+        traceback.print_exception(exc, file=sys.stderr)
+    return CommandError(message)
+
+
+def redis_reachable(url: str, timeout: float = 3.0) -> None:
+    """Fail fast, in one line, when Redis is not there (the index client would retry with backoff)."""
+    import redis
+    from redis.exceptions import AuthenticationError, RedisError, ResponseError
+
+    from streams.errors import IndexAuthFailed, IndexUnavailable
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except AuthenticationError as exc:
+        raise IndexAuthFailed(str(exc)) from exc
+    except ResponseError as exc:
+        if str(exc).startswith(("NOAUTH", "WRONGPASS")):
+            raise IndexAuthFailed(str(exc)) from exc
+        raise
+    except RedisError as exc:
+        raise IndexUnavailable(str(exc)) from exc
+    finally:
+        client.close()
+
+
+def run_async(coroutine: Any) -> Any:
+    """Run a command's coroutine on a new event loop."""
+    return asyncio.run(coroutine)
+
+
+def redis_url_option() -> Callable[[FC], FC]:
+    return click.option(
         "--redis-url",
         default=None,
-        help="Redis for the index [default: STREAMS_REDIS_URL, else an index in memory].",
+        help="Redis for the index [default: STREAMS_REDIS_URL, else an index in this process's memory].",
     )
 
 
-def register(app: faust.App, settings: Settings) -> None:
-    """Add the project's commands to the app's CLI."""
+class Commands(click.Group):
+    """The project's commands in the order they were added (the most useful first), Faust's group last."""
 
-    @app.command(
-        option(
-            "--input", "input_path", type=EXISTING_FILE, required=True, help="JSONL articles, one a line."
-        ),
-        option(
-            "--output",
-            "output_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            required=True,
-            help="Where to write one decision a line (topic fields plus 'status').",
-        ),
-        redis_url_option(),
-    )
-    async def dedup(self: AppCommand, input_path: Path, output_path: Path, redis_url: str | None) -> None:
-        """Decide a JSONL file offline with the same stages and decision as the worker (index in memory, or
-        in Redis with --redis-url or STREAMS_REDIS_URL)."""
-        lines = [strip_labels(line)[0] for line in read_jsonl_lines(input_path)]
-        url = index_redis_url(settings, redis_url)
-        decisions, elapsed = await decide_offline(settings, url, lines)
-        with output_path.open("w", encoding="utf-8") as out:
-            for decision in decisions:
-                out.write(json.dumps(decision_record(decision), ensure_ascii=False) + "\n")
-        counts = Counter(d.status for d in decisions)
-        console.print(
-            f"{len(decisions)} decisions in {elapsed:.1f}s ({len(decisions) / max(elapsed, 1e-9):,.0f}/s): "
-            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-            + f" -> {output_path}; {index_label(url)}"
-        )
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands, key=lambda name: name == "faust")
 
-    async def evaluate(
-        self: AppCommand,
-        input_path: Path | None,
-        pages_path: Path | None,
-        pairs: bool,
-        all_extractors: bool,
-        baseline: bool,
-        as_json: bool,
-        redis_url: str | None,
-    ) -> None:
-        """Precision, recall, per-kind recall, ARI and speed of the rule on labelled data; or, with
-        --pages, HTML extraction quality and the HTML-vs-text pair check on real pages."""
-        if (input_path is None) == (pages_path is None):
-            raise click.UsageError(
-                "give one of --input (labelled articles) or --pages (pages with expected text)"
-            )
-        if pages_path is not None:
-            await evaluate_pages(pages_path, pairs, all_extractors, as_json, redis_url)
-            return
-        assert input_path is not None
-        pairs_of_lines = [strip_labels(line) for line in read_jsonl_lines(input_path)]
-        if any(labels is None for _, labels in pairs_of_lines):
-            raise click.UsageError(f"{input_path}: every line needs label_cluster (and label_kind)")
-        lines = [p for p, _ in pairs_of_lines]
-        labels = [lab for _, lab in pairs_of_lines if lab is not None]
-        namespace = f"eval-{uuid.uuid4().hex[:12]}"
-        url = index_redis_url(settings, redis_url)
-        decisions, elapsed = await decide_offline(
-            settings, url, lines, namespace=namespace, fresh=True, show_progress=not as_json
-        )
-        rows = [("streams", score(labels, [outcome_of(d) for d in decisions], elapsed))]
-        if baseline:
-            outcomes, base_elapsed = run_baseline(lines)
-            rows.append(("naive word-5 MinHashLSH@0.8", score(labels, outcomes, base_elapsed)))
-        if as_json:
-            notes.print(index_label(url))
-            print(json.dumps({name: s.as_dict() for name, s in rows}, indent=2))
-            return
-        console.print(scores_table(rows))
-        console.print(kinds_table(rows))
-        console.print(index_label(url))
 
-    async def evaluate_pages(
-        pages_path: Path, pairs: bool, all_extractors: bool, as_json: bool, redis_url: str | None
-    ) -> None:
-        from streams.pages import (
-            measure_extractor,
-            pair_payloads,
-            pair_report,
-            read_pages,
-            streams_extractor,
-            trafilatura_extract,
-        )
+def version_line() -> str:
+    return f"streams {streams_version()} (Faust {faust_version()})"
 
-        try:
-            pages = read_pages(pages_path)
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from exc
-        default = settings.html_extractor
-        names = [default] + ([n for n in get_args(HtmlExtractor) if n != default] if all_extractors else [])
-        candidates = [
-            (f"streams, {name}", streams_extractor(name, settings.max_text_chars)) for name in names
-        ]
-        candidates.append(("trafilatura.extract(html)", trafilatura_extract))
-        rows = []
-        for name, extract in candidates:
-            if not as_json:
-                notes.print(f"[dim]extracting {len(pages)} pages with {name}[/dim]")
-            rows.append((name, measure_extractor(extract, pages)))
-        result: dict[str, Any] = {"extraction": {name: s.as_dict() for name, s in rows}}
-        report = None
-        if pairs:
-            payloads = pair_payloads(pages)
-            url = index_redis_url(settings, redis_url)
-            decisions, _ = await decide_offline(
-                settings,
-                url,
-                payloads,
-                namespace=f"pairs-{uuid.uuid4().hex[:12]}",
-                fresh=True,
-                show_progress=not as_json,
-            )
-            report = pair_report(pages, decisions)
-            result["pairs"] = report.as_dict()
-        if as_json:
-            print(json.dumps(result, indent=2))
-            return
-        table = Table(title=f"HTML extraction against expected text ({len(pages)} pages, word 4-grams)")
-        table.add_column("extractor", no_wrap=True)
-        for column in ("F1", "P", "R", "median ms", "median CPU ms"):
-            table.add_column(column, justify="right")
-        for name, s in rows:
-            table.add_row(
-                name,
-                f"{s.f1:.3f}",
-                f"{s.precision:.3f}",
-                f"{s.recall:.3f}",
-                f"{s.median_ms:.1f}",
-                f"{s.median_cpu_ms:.1f}",
-            )
-        console.print(table)
-        if report is not None:
-            console.print(
-                f"HTML-vs-text pairs: {report.pairs_found}/{report.pages} found ({report.found_share:.1%}), "
-                f"{len(report.false_links)} false links, {len(report.rejected)} rejected "
-                f"({report.text_groups_merged} pages share another page's expected text, "
-                "counted as one page)"
-            )
-            for article, other in report.false_links:
-                console.print(f"  false link: {article} -> {other}")
-            for article, error in report.rejected:
-                console.print(f"  rejected: {article} ({error})")
 
-    # The command is `streams eval`; Faust names a command after its function.
-    evaluate.__name__ = evaluate.__qualname__ = "eval"
-    app.command(
-        option(
-            "--input",
-            "input_path",
-            type=EXISTING_FILE,
-            default=None,
-            help="Labelled JSONL (label_cluster, label_kind), e.g. ../shared/data/dev.jsonl.",
-        ),
-        option(
-            "--pages",
-            "pages_path",
-            type=EXISTING_FILE,
-            default=None,
-            help="Pages with html and expected_text (JSONL or .jsonl.gz): extraction quality instead.",
-        ),
-        option(
-            "--pairs",
-            is_flag=True,
-            help="With --pages: each page as text and as HTML through the engine; pairs found, false links.",
-        ),
-        option("--all-extractors", is_flag=True, help="With --pages: every STREAMS_HTML_EXTRACTOR value."),
-        option(
-            "--baseline", is_flag=True, help="Also run the naive datasketch pipeline and print it beside."
-        ),
-        option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of tables."),
-        redis_url_option(),
-    )(evaluate)
+def streams_version() -> str:
+    try:
+        return importlib.metadata.version("streams")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout without installing it
+        from streams import __version__
 
-    @app.command(
-        option(
-            "--input", "input_path", type=EXISTING_FILE, required=True, help="JSONL articles, one a line."
-        ),
-        option(
-            "--output",
-            "output_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            required=True,
-            help="Where to write one cleaned record (or rejection) a line.",
-        ),
-    )
-    async def clean(self: AppCommand, input_path: Path, output_path: Path) -> None:
-        """Clean a JSONL file as the service would, without an index: what it makes of each article."""
-        config = PrepareConfig.from_settings(settings)
-        counts: Counter[str] = Counter()
-        with output_path.open("w", encoding="utf-8") as out:
-            for number, line in enumerate(read_jsonl_lines(input_path)):
-                record = clean_record(strip_labels(line)[0], config, SourcePosition(None, None, number))
-                counts["rejected" if "error" in record else "cleaned"] += 1
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        console.print(
-            ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no input", f"-> {output_path}"
-        )
+        return __version__
 
-    @app.command(
-        click.argument("input_path", type=EXISTING_FILE),
-        option("--topic", default=None, help="Topic to publish to [default: STREAMS_TOPIC_RAW]."),
-        option("--raw", is_flag=True, help="Send each line's bytes as they are, without validation."),
-    )
-    async def produce(self: AppCommand, input_path: Path, topic: str | None, raw: bool) -> None:
-        """Publish a JSONL file of articles to articles.raw, as a crawler would."""
-        from streams.client import ArticleProducer, InvalidArticle
 
-        lines = read_jsonl_lines(input_path)
-        invalid = 0
-        with (
-            ArticleProducer(settings.bootstrap_servers, topic or settings.topic_raw) as producer,
-            progress() as bar,
-        ):
-            task = bar.add_task("producing", total=len(lines))
-            for line in lines:
-                if raw:
-                    producer.send_raw(None, line)
-                else:
-                    try:
-                        producer.send(json.loads(line))
-                    except (ValueError, InvalidArticle) as exc:
-                        invalid += 1
-                        console.print(f"[yellow]skipped: {exc}[/yellow]")
-                bar.advance(task)
-        console.print(
-            f"{producer.report.delivered} delivered to {topic or settings.topic_raw}, {invalid} skipped"
-        )
+def faust_version() -> str:
+    try:
+        return importlib.metadata.version("faust-streaming")
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
-    @app.command(
-        option(
-            "--input",
-            "input_path",
-            type=EXISTING_FILE,
-            default=None,
-            help="JSONL articles to feed [default: the bundled sample articles].",
-        ),
-        option("--workers", type=click.IntRange(1, 4), default=1, help="Worker processes to run."),
-        option("--keep-running", is_flag=True, help="Keep the stack up after the summary until Ctrl-C."),
-        option("--timeout", type=float, default=180.0, help="Seconds to wait for every decision."),
-        option(
-            "--broker",
-            "broker_kind",
-            type=click.Choice(BROKER_KINDS),
-            default="tansu",
-            show_default=True,
-            help="Broker to start: the embedded tansu, or Apache Kafka (jars fetched with Maven once).",
-        ),
-    )
-    async def dev(
-        self: AppCommand,
-        input_path: Path | None,
-        workers: int,
-        keep_running: bool,
-        timeout: float,
-        broker_kind: BrokerKind,
-    ) -> None:
-        """Run the whole pipeline locally on free ports and print a summary of the decisions."""
-        from streams.localdev import run_dev
 
-        await asyncio.to_thread(
-            run_dev,
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _, value: _show_version(ctx, value),
+    help="Print the versions of streams and Faust and exit.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default=None,
+    help="Log level of this command and the processes it starts; debug also shows the traceback of an "
+    "error [default: STREAMS_LOG_LEVEL, info].",
+)
+def cli(log_level: str | None) -> None:
+    """streams: a streaming near-duplicate filter for news articles.
+
+    Workers read raw articles from Kafka (articles.raw), clean and fingerprint each one, check it
+    against a Redis LSH index of the articles already seen, and publish exactly one decision per
+    article: articles.unique, articles.duplicates (naming the original, with the evidence) or
+    articles.rejected (bad input, with the reason).
+
+    Settings are environment variables STREAMS_* (the README lists them). Try `streams dev` first:
+    the whole pipeline on this machine on the bundled sample articles. Faust's own commands (agents,
+    tables, send, reset, ...) are under `streams faust`.
+    """
+    if log_level:
+        # Before the settings are read, so this process and the ones it starts all see it.
+        os.environ["STREAMS_LOG_LEVEL"] = log_level.lower()
+
+
+def _default(name: str) -> Any:
+    """A setting's default for help texts (not the environment's value: a bad one must not break --help)."""
+    return Settings.model_fields[name].default
+
+
+def _show_version(ctx: click.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_line())
+        ctx.exit()
+
+
+@cli.command()
+@click.option(
+    "--input",
+    "input_path",
+    type=EXISTING_FILE,
+    default=None,
+    help="JSONL articles to feed [default: the bundled sample articles].",
+)
+@click.option("--workers", type=click.IntRange(1, 4), default=1, show_default=True, help="Worker processes.")
+@click.option("--keep-running", is_flag=True, help="Keep the stack up after the summary until Ctrl-C.")
+@click.option(
+    "--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for decisions."
+)
+@click.option(
+    "--broker",
+    "broker_kind",
+    type=click.Choice(BROKER_KINDS),
+    default="tansu",
+    show_default=True,
+    help="Broker to start: the embedded tansu, or Apache Kafka (jars fetched with Maven once).",
+)
+def dev(
+    input_path: Path | None, workers: int, keep_running: bool, timeout: float, broker_kind: BrokerKind
+) -> None:
+    """The whole pipeline on this machine: broker, Redis and workers on free ports, the sample articles.
+
+    Prints a summary of the decisions and stops everything it started; Ctrl-C (or SIGTERM) stops it at
+    any time, a second Ctrl-C at once. Its logs are removed, or kept (path printed) when it failed.
+    """
+    from streams.localdev import run_dev
+
+    settings = load_settings()
+    quiet_clients()
+    with explained_errors(settings):
+        run_dev(
             settings,
             input_path or sample_path(),
             with_bad_inputs=input_path is None,
@@ -510,9 +497,331 @@ def register(app: faust.App, settings: Settings) -> None:
             broker_kind=broker_kind,
         )
 
+
+@cli.command()
+@click.option(
+    "-l",
+    "--loglevel",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default=None,
+    help="Log level [default: STREAMS_LOG_LEVEL, info].",
+)
+@click.option(
+    "--web-port",
+    "-p",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help=f"Port of /metrics and the status page [default: STREAMS_WEB_PORT, {_default('web_port')}].",
+)
+@click.option(
+    "--web-host",
+    default=None,
+    help=f"Address the web server binds to [default: STREAMS_WEB_HOST, {_default('web_host')}].",
+)
+@click.option("--without-web", is_flag=True, help="No web server (no /metrics, no status page).")
+def worker(loglevel: str | None, web_port: int | None, web_host: str | None, without_web: bool) -> None:
+    """A dedup worker (Faust): reads articles.raw and publishes one decision per article.
+
+    Start several (up to the partition count of articles.raw) to share the work. SIGTERM or Ctrl-C
+    stops it within STREAMS_SHUTDOWN_SECONDS.
+    """
+    if loglevel:
+        os.environ["STREAMS_LOG_LEVEL"] = loglevel.lower()
+    settings = load_settings()
+    args = ["worker", "-l", settings.log_level]
+    if web_port is not None:
+        args += ["--web-port", str(web_port)]
+    if web_host is not None:
+        args += ["--web-host", web_host, "--web-bind", web_host]
+    if without_web:
+        args.append("--without-web")
+    run_faust(args)
+
+
+@cli.command(
+    "faust",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def faust_commands(args: tuple[str, ...]) -> None:
+    """Faust's own commands for this app (agents, tables, send, reset, ...): `streams faust --help`."""
+    load_settings()
+    run_faust(list(args), prog_name="streams faust")
+
+
+def run_faust(args: list[str], prog_name: str = "streams") -> None:
+    """Faust's CLI with this project's app; Faust's data folder is a temporary one, removed at exit.
+
+    (Faust's default, ``<app id>-data`` in the working directory, would be left behind; the store is
+    in memory, so nothing in it outlives the process. ``APP_DATADIR`` still chooses one.)
+    """
+    from faust.cli.faust import cli as faust_cli
+
+    from streams import app as app_module
+
+    datadir = None if os.environ.get("APP_DATADIR") else tempfile.mkdtemp(prefix="streams-worker-")
+    if datadir:
+        from streams.agents import ShutdownBudget
+
+        ShutdownBudget.temporary_dirs.append(datadir)
+    try:
+        faust_app = app_module.build(datadir=datadir)
+        faust_cli.main(args=args, prog_name=prog_name, app=faust_app)
+    finally:
+        if datadir:
+            shutil.rmtree(datadir, ignore_errors=True)
+
+
+@cli.command()
+@click.option("--input", "input_path", type=EXISTING_FILE, required=True, help="JSONL articles, one a line.")
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write one decision a line (topic fields plus 'status').",
+)
+@redis_url_option()
+def dedup(input_path: Path, output_path: Path, redis_url: str | None) -> None:
+    """Decide a JSONL file offline with the same stages and decision as the worker.
+
+    The index is Redis when STREAMS_REDIS_URL or --redis-url is given (the worker's index, if it is the
+    same namespace), else one in this process's memory that makes the same decisions.
+    """
+    settings = load_settings()
+    quiet_clients()
+    lines = [strip_labels(line)[0] for line in read_jsonl_lines(input_path)]
+    with explained_errors(settings, redis_url):
+        url = index_redis_url(settings, redis_url)
+        decisions, elapsed = run_async(decide_offline(settings, url, lines))
+    with output_path.open("w", encoding="utf-8") as out:
+        for decision in decisions:
+            out.write(json.dumps(decision_record(decision), ensure_ascii=False) + "\n")
+    counts = Counter(d.status for d in decisions)
+    console.print(
+        f"{len(decisions)} decisions in {elapsed:.1f}s ({len(decisions) / max(elapsed, 1e-9):,.0f}/s): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        + f" -> {output_path}"
+    )
+    console.print(index_label(url))
+
+
+@cli.command("eval")
+@click.option(
+    "--input",
+    "input_path",
+    type=EXISTING_FILE,
+    default=None,
+    help="Labelled JSONL (label_cluster, label_kind) [default: the bundled sample articles].",
+)
+@click.option(
+    "--pages",
+    "pages_path",
+    type=EXISTING_FILE,
+    default=None,
+    help="Pages with html and expected_text (JSONL or .jsonl.gz): HTML extraction quality instead.",
+)
+@click.option(
+    "--pairs",
+    is_flag=True,
+    help="With --pages: each page as text and as HTML through the engine; pairs found, false links.",
+)
+@click.option("--all-extractors", is_flag=True, help="With --pages: every STREAMS_HTML_EXTRACTOR value.")
+@click.option("--baseline", is_flag=True, help="Also run the naive datasketch pipeline and print it beside.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of tables.")
+@redis_url_option()
+def evaluate(
+    input_path: Path | None,
+    pages_path: Path | None,
+    pairs: bool,
+    all_extractors: bool,
+    baseline: bool,
+    as_json: bool,
+    redis_url: str | None,
+) -> None:
+    """Precision, recall, per-kind recall, ARI and speed of the rule on labelled data; or, with --pages,
+    HTML extraction quality and the HTML-vs-text pair check on real pages."""
+    settings = load_settings()
+    quiet_clients()
+    if input_path is not None and pages_path is not None:
+        raise click.UsageError(
+            "give one of --input (labelled articles) or --pages (pages with expected text)"
+        )
+    if pages_path is not None:
+        with explained_errors(settings, redis_url):
+            evaluate_pages(settings, pages_path, pairs, all_extractors, as_json, redis_url)
+        return
+    input_path = input_path or sample_path()
+    pairs_of_lines = [strip_labels(line) for line in read_jsonl_lines(input_path)]
+    if any(labels is None for _, labels in pairs_of_lines):
+        raise click.UsageError(f"{input_path}: every line needs label_cluster (and label_kind)")
+    lines = [p for p, _ in pairs_of_lines]
+    labels = [lab for _, lab in pairs_of_lines if lab is not None]
+    namespace = f"eval-{uuid.uuid4().hex[:12]}"
+    with explained_errors(settings, redis_url):
+        url = index_redis_url(settings, redis_url)
+        decisions, elapsed = run_async(
+            decide_offline(settings, url, lines, namespace=namespace, fresh=True, show_progress=not as_json)
+        )
+    rows = [("streams", score(labels, [outcome_of(d) for d in decisions], elapsed))]
+    if baseline:
+        outcomes, base_elapsed = run_baseline(lines)
+        rows.append(("naive word-5 MinHashLSH@0.8", score(labels, outcomes, base_elapsed)))
+    if as_json:
+        notes.print(index_label(url))
+        print(json.dumps({name: s.as_dict() for name, s in rows}, indent=2))
+        return
+    console.print(scores_table(rows))
+    console.print(kinds_table(rows))
+    console.print(index_label(url))
+
+
+def evaluate_pages(
+    settings: Settings,
+    pages_path: Path,
+    pairs: bool,
+    all_extractors: bool,
+    as_json: bool,
+    redis_url: str | None,
+) -> None:
+    """``streams eval --pages``: extraction quality, the default extractor beside trafilatura's."""
+    from streams.pages import (
+        measure_extractor,
+        pair_payloads,
+        pair_report,
+        read_pages,
+        streams_extractor,
+        trafilatura_extract,
+    )
+
+    try:
+        pages = read_pages(pages_path)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    default = settings.html_extractor
+    names = [default] + ([n for n in get_args(HtmlExtractor) if n != default] if all_extractors else [])
+    candidates = [(f"streams, {name}", streams_extractor(name, settings.max_text_chars)) for name in names]
+    candidates.append(("trafilatura.extract(html)", trafilatura_extract))
+    rows = []
+    for name, extract in candidates:
+        if not as_json:
+            notes.print(f"[dim]extracting {len(pages)} pages with {name}[/dim]")
+        rows.append((name, measure_extractor(extract, pages)))
+    result: dict[str, Any] = {"extraction": {name: s.as_dict() for name, s in rows}}
+    report = None
+    if pairs:
+        url = index_redis_url(settings, redis_url)
+        decisions, _ = run_async(
+            decide_offline(
+                settings,
+                url,
+                pair_payloads(pages),
+                namespace=f"pairs-{uuid.uuid4().hex[:12]}",
+                fresh=True,
+                show_progress=not as_json,
+            )
+        )
+        report = pair_report(pages, decisions)
+        result["pairs"] = report.as_dict()
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    table = Table(title=f"HTML extraction against expected text ({len(pages)} pages, word 4-grams)")
+    table.add_column("extractor", no_wrap=True)
+    for column in ("F1", "P", "R", "median ms", "median CPU ms"):
+        table.add_column(column, justify="right")
+    for name, s in rows:
+        table.add_row(
+            name,
+            f"{s.f1:.3f}",
+            f"{s.precision:.3f}",
+            f"{s.recall:.3f}",
+            f"{s.median_ms:.1f}",
+            f"{s.median_cpu_ms:.1f}",
+        )
+    console.print(table)
+    if report is not None:
+        console.print(
+            f"HTML-vs-text pairs: {report.pairs_found}/{report.pages} found ({report.found_share:.1%}), "
+            f"{len(report.false_links)} false links, {len(report.rejected)} rejected "
+            f"({report.text_groups_merged} pages share another page's expected text, counted as one page)"
+        )
+        for article, other in report.false_links:
+            console.print(f"  false link: {article} -> {other}")
+        for article, error in report.rejected:
+            console.print(f"  rejected: {article} ({error})")
+
+
+@cli.command()
+@click.option("--input", "input_path", type=EXISTING_FILE, required=True, help="JSONL articles, one a line.")
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write one cleaned record (or rejection) a line.",
+)
+def clean(input_path: Path, output_path: Path) -> None:
+    """Clean a JSONL file as the service would, without an index: what it makes of each article."""
+    settings = load_settings()
+    config = PrepareConfig.from_settings(settings)
+    counts: Counter[str] = Counter()
+    with output_path.open("w", encoding="utf-8") as out:
+        for number, line in enumerate(read_jsonl_lines(input_path)):
+            record = clean_record(strip_labels(line)[0], config, SourcePosition(None, None, number))
+            counts["rejected" if "error" in record else "cleaned"] += 1
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    console.print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no input", f"-> {output_path}")
+
+
+@cli.command()
+@click.argument("input_path", type=EXISTING_FILE)
+@click.option("--topic", default=None, help="Topic to publish to [default: STREAMS_TOPIC_RAW].")
+@click.option("--raw", is_flag=True, help="Send each line's bytes as they are, without validation.")
+def produce(input_path: Path, topic: str | None, raw: bool) -> None:
+    """Publish a JSONL file of articles to articles.raw, as a crawler would."""
+    from streams.client import ArticleProducer, InvalidArticle
+
+    settings = load_settings()
+    quiet_clients()
+    lines = read_jsonl_lines(input_path)
+    invalid = 0
+    with (
+        explained_errors(settings),
+        ArticleProducer(
+            settings.bootstrap_servers, topic or settings.topic_raw, bootstrap_timeout_ms=10_000
+        ) as producer,
+        progress() as bar,
+    ):
+        task = bar.add_task("producing", total=len(lines))
+        for line in lines:
+            if raw:
+                producer.send_raw(None, line)
+            else:
+                try:
+                    producer.send(json.loads(line))
+                except (ValueError, InvalidArticle) as exc:
+                    invalid += 1
+                    console.print(f"[yellow]skipped: {exc}[/yellow]")
+            bar.advance(task)
+    console.print(
+        f"{producer.report.delivered} delivered to {topic or settings.topic_raw}, {invalid} skipped"
+    )
+
+
+def _register_bench() -> None:
     from streams.bench import register as register_bench
 
-    register_bench(app, settings)
+    register_bench(cli)
+
+
+_register_bench()
+
+
+def main() -> None:
+    """The ``streams`` console script."""
+    cli.main(prog_name="streams")
 
 
 def worker_env(
@@ -533,22 +842,32 @@ def worker_env(
 
 class WorkerProcess:
     """A ``streams worker`` subprocess with its log in a file, and Faust's data folder beside it (unless
-    ``APP_DATADIR`` says otherwise; Faust's own default, ``<app id>-data``, is in the working directory)."""
+    ``APP_DATADIR`` says otherwise).
+
+    It runs in a session of its own, so a Ctrl-C in the terminal reaches only the command that started
+    it; its own children (the HTML extraction process) share its process group, so :meth:`kill` ends
+    them too.
+    """
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = {"APP_DATADIR": str(log_path.with_name(f"{log_path.stem}-data")), **env}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self._signalled = False
 
     def start(self) -> WorkerProcess:
+        from streams.localstack import track
+
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker", "-l", "info"],
+            [sys.executable, "-m", "streams", "worker"],
             env=self.env,
+            stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        track(self.process)
         log.close()
         return self
 
@@ -556,16 +875,47 @@ class WorkerProcess:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
+    @property
+    def budget(self) -> float:
+        """The worker's shutdown budget (its ``STREAMS_SHUTDOWN_SECONDS``)."""
         try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+            return float(self.env.get("STREAMS_SHUTDOWN_SECONDS", ""))
+        except ValueError:
+            return float(Settings.model_fields["shutdown_seconds"].default)
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its process group (its extraction process) at once."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process.poll() is None:
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(10)
+        self._forget()
+
+    def terminate(self) -> None:
+        """Ask it to stop (SIGTERM); :meth:`stop` waits for it."""
+        if self.process is not None and self.process.poll() is None and not self._signalled:
+            self._signalled = True  # once: a second SIGTERM makes the worker exit at once
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """SIGTERM, then SIGKILL if it is still running ``timeout`` seconds later (default: its budget + 3 s).
+
+        Whatever is left of its process group afterwards is killed: nothing it started outlives it.
+        """
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(self.budget + 3 if timeout is None else timeout)
+        self.kill()
+
+    def _forget(self) -> None:
+        from streams.localstack import untrack
+
+        if self.process is not None and self.process.poll() is not None:
+            untrack(self.process)

@@ -16,6 +16,7 @@ counts and :meth:`close` raises :class:`DeliveryError` if any article failed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -142,4 +143,10 @@ class ArticleProducer:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        if exc_type is None:
+            self.close()
+            return
+        # Leaving on an error or a Ctrl-C: do not wait up to a minute for deliveries, and let that
+        # exception through rather than a DeliveryError.
+        with contextlib.suppress(Exception):
+            self._producer.close(timeout=1)

@@ -4,7 +4,8 @@
 
     StreamsError
     ├── IndexUnavailable      Redis could not be reached after all retries; nothing was decided
-    └── IndexReset            the index epoch changed: Redis lost its data (restarted empty, flushed)
+    ├── IndexReset            the index epoch changed: Redis lost its data (restarted empty, flushed)
+    └── IndexAuthFailed       Redis refused the credentials (an IndexUnavailable that no retry fixes)
 
 Bad input is never an exception: it is a :class:`streams.models.Rejection`.
 """
@@ -16,6 +17,10 @@ class StreamsError(Exception):
 
 class IndexUnavailable(StreamsError):
     """Redis did not answer after the configured retries; the article was not decided."""
+
+
+class IndexAuthFailed(IndexUnavailable):
+    """Redis refused our credentials (wrong or missing password, unknown user): retrying will not help."""
 
 
 class IndexReset(StreamsError):

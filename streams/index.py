@@ -52,25 +52,27 @@ import math
 import secrets
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import redis.asyncio as aioredis
 import xxhash
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import AuthenticationError as RedisAuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import OutOfMemoryError as RedisOutOfMemoryError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from streams.chrome import ChromeConfig, PageBlocks, chrome_args
-from streams.errors import IndexReset, IndexUnavailable
+from streams.errors import IndexAuthFailed, IndexReset, IndexUnavailable
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule, title_sketch
 
+T = TypeVar("T")
 LAYOUT_VERSION = "v4"
 _LISTPACK_TARGET_ENTRIES = 64  # Redis keeps hashes of up to 128 small entries as a compact listpack.
 _KEY_ENTRIES_PER_ARTICLE = 5  # id, name, URL and exact entries, for duplicates too: room for a fourth more.
@@ -365,6 +367,33 @@ class Index(Protocol):
         ...
 
 
+class _Refused(Exception):
+    """Carries an AuthenticationError past redis-py's retry loop (not one of the errors it retries)."""
+
+    def __init__(self, error: RedisAuthenticationError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Retry(AsyncRetry):
+    """redis-py's asyncio ``Retry`` (the synchronous one warns on an asyncio client), except for a refused
+    password: redis-py counts it as a connection error and would retry it with backoff, for nothing."""
+
+    async def call_with_retry(
+        self, do: Callable[[], Awaitable[T]], fail: Any, *args: Any, **kwargs: Any
+    ) -> T:
+        async def attempt() -> T:
+            try:
+                return await do()
+            except RedisAuthenticationError as exc:
+                raise _Refused(exc) from exc
+
+        try:
+            return await super().call_with_retry(attempt, fail, *args, **kwargs)
+        except _Refused as refused:
+            raise refused.error from None
+
+
 def _load_script(name: str) -> str:
     return resources.files("streams").joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")
 
@@ -404,6 +433,8 @@ class RedisIndex:
             # Loaded now: the chrome call runs after the decisions in a pipeline, where a missing script
             # would fail the batch after its decisions were made (they would then be replayed).
             await self.client.script_load(self._chrome.script)
+        except RedisAuthenticationError as exc:  # a ConnectionError for redis-py, but no retry will help
+            raise IndexAuthFailed(f"Redis refused the credentials: {exc}") from exc
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
         except RedisOutOfMemoryError as exc:  # maxmemory with noeviction: wait for room, like an outage
@@ -458,6 +489,8 @@ class RedisIndex:
                 await self.client.script_load(self._script.script)
                 await self.client.script_load(self._chrome.script)
                 replies = await self._run_decide(calls)
+        except RedisAuthenticationError as exc:
+            raise IndexAuthFailed(f"Redis refused the credentials: {exc}") from exc
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise IndexUnavailable(f"Redis unavailable: {exc}") from exc
         except RedisOutOfMemoryError as exc:

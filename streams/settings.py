@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -149,6 +150,11 @@ class Settings(BaseSettings):
         10.0, ge=3, description="Consumer session timeout: how soon a dead worker's partitions move."
     )
     commit_interval_seconds: float = Field(1.0, gt=0, description="How often acked offsets are committed.")
+    shutdown_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="Longest a worker takes to stop on SIGTERM/SIGINT; unacked input is then redelivered.",
+    )
     broker_fetch_max_wait_ms: int = Field(
         25, ge=1, le=1500, description="Longest a fetch waits for new messages (tansu always waits it out)."
     )
@@ -221,6 +227,17 @@ class Settings(BaseSettings):
     @property
     def output_topics(self) -> tuple[str, str, str]:
         return (self.topic_unique, self.topic_duplicates, self.topic_rejected)
+
+
+def redacted_url(url: str) -> str:
+    """The URL without its password (``redis://user:***@host:6379/0``), for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def settings_table() -> str:
