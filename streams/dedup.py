@@ -7,6 +7,7 @@ time box around HTML extraction, and turns the index's verdict into the output r
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import concurrent.futures
 import contextlib
 import logging
@@ -159,6 +160,9 @@ def prepare_parsed(
         blocks = page_blocks(parsed.url, cleaned.text, hashes)
         fingerprinted = strip_chrome(cleaned.text, chrome, config.min_text_chars, hashes)
     fp = fingerprint(fingerprinted, parsed.url, config.params)
+    if len(fingerprinted) != len(cleaned.text):
+        whole = fingerprint(cleaned.text, parsed.url, config.params).exact_key
+        fp = dataclasses.replace(fp, whole_text_key=whole)
     t3 = time.perf_counter()
     return PreparedArticle(
         raw=parsed,

@@ -120,6 +120,18 @@ class Fingerprint:
     shingle_count: int
     band_hashes: tuple[int, ...]  # 64-bit, the main bands then the lead bands
     lead_signature: np.ndarray  # uint32[lead_bands * lead_rows], of the first lead_shingles shingles
+    # The exact key of the whole cleaned text when site chrome was left out of what was fingerprinted
+    # (streams.chrome); empty when nothing was.
+    whole_text_key: str = ""
+
+    @property
+    def identity_key(self) -> str:
+        """The content an article id is bound to in the index (the id entry, replays, ``id_conflict``).
+
+        The exact key of the whole cleaned text: what a worker strips as chrome depends on what it has
+        learned so far, so a redelivered article must not be told apart by it.
+        """
+        return self.whole_text_key or self.exact_key
 
     def compact_signature(self) -> bytes:
         """The signature with 8 bits a value (b-bit MinHash): a quarter of the bytes.

@@ -203,7 +203,7 @@ def article_args(
     # an id never carries content the index has not checked.
     name = article_id.encode("utf-8", "surrogatepass")
     digests = (
-        xxhash.xxh3_128_digest(name + b"\0" + bytes.fromhex(fp.url_key + fp.exact_key)),
+        xxhash.xxh3_128_digest(name + b"\0" + bytes.fromhex(fp.url_key + fp.identity_key)),
         bytes.fromhex(fp.url_key),
         bytes.fromhex(fp.exact_key),
         xxhash.xxh3_128_digest(name),

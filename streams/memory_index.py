@@ -195,7 +195,7 @@ class MemoryIndex:
         self, fp: Fingerprint, article_id: str, url: str, titles: str, first_live: int, decided_at: str
     ) -> IndexVerdict:
         # 1. The same article again, or its id with other content.
-        seen = _live(self._ids, (article_id, fp.url_key, fp.exact_key), first_live)
+        seen = _live(self._ids, (article_id, fp.url_key, fp.identity_key), first_live)
         if seen is not None:
             return self._replay(seen)
         named = _live(self._names, article_id, first_live)
@@ -317,7 +317,7 @@ class MemoryIndex:
         return number, record.article_id, record.url
 
     def _point_entries(self, number: int, fp: Fingerprint, article_id: str) -> None:
-        self._ids[(article_id, fp.url_key, fp.exact_key)] = number
+        self._ids[(article_id, fp.url_key, fp.identity_key)] = number
         self._names[article_id] = number
         self._urls[fp.url_key] = number
         self._exacts[fp.exact_key] = number

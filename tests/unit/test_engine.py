@@ -110,3 +110,18 @@ def test_site_chrome_is_learned_without_redis() -> None:
     decided, engine = run([pages[i : i + 2] for i in range(0, len(pages), 2)], settings)
     assert all(isinstance(d, UniqueArticle) for batch in decided for d in batch)
     assert engine.chrome.hosts() == 1 and engine.chrome.blocks() >= 10
+
+
+def test_a_page_redelivered_after_its_sites_chrome_was_learned_gets_its_first_decision() -> None:
+    """What a worker strips as chrome changes as it learns (and after a restart): a redelivered page is
+    still the same article, so its first decision is replayed, never refused as an id conflict."""
+    pages = [
+        json.dumps(page).encode()
+        for page in synthetic.same_template_stream(2, sites=1, stories_per_site=12)
+        if page.get("text")
+    ]
+    settings = make_settings(None, "redis://unused", chrome_min_pages=3)
+    first, *rest = [pages[i : i + 2] for i in range(0, len(pages), 2)]
+    decided, engine = run([first, *rest, first], settings)
+    assert engine.chrome.blocks() >= 10  # the template was learned between the two deliveries
+    assert [d.to_dict() for d in decided[-1]] == [d.to_dict() for d in decided[0]]
