@@ -7,9 +7,9 @@ time box around HTML extraction, and turns the index's verdict into the output r
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import concurrent.futures
 import contextlib
+import dataclasses
 import logging
 import multiprocessing
 import os
