@@ -12,7 +12,8 @@ between parts, so it never touches a Redis of yours) and measures five things on
    the output record's timestamp minus the input record's (both Kafka CreateTime on this machine's
    clock). Then it produces fresh articles at half that rate for ``--paced-seconds`` and reports the
    latency percentiles there. CPU seconds of every process (workers, broker, Redis, the bench) over
-   the flood say where the cores went.
+   the flood say where the cores went. Then the same runs on ``--html-pages`` HTML pages (the real
+   pages of the HTML stage, repeated, each copy under its own id and URL): pages per second end to end.
 2. **Stages**, in this process, one at a time: microseconds per article for parse, clean (text and
    HTML inputs separately), fingerprint, the index call (one pipeline round trip per batch) and
    encoding the decision.
@@ -32,6 +33,7 @@ import asyncio
 import contextlib
 import dataclasses
 import gc
+import itertools
 import json
 import math
 import os
@@ -83,16 +85,34 @@ JOIN_TIMEOUT_SECONDS = 180.0
 SHARED_PAGES = Path("../shared/data/pages.jsonl.gz")
 
 
-def page_items(path: Path, n: int) -> list[Item]:
-    """``n`` HTML inputs from a pages file (``streams eval --pages`` format), repeated under new ids."""
+#: Kafka's default ``message.max.bytes`` (1 MiB and a record's overhead): the end-to-end HTML run leaves out
+#: the few real pages whose message would pass it, so it runs the same on both brokers and on a stock Kafka.
+KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
+
+
+def page_htmls(path: Path, max_payload_bytes: int = 0) -> list[str]:
+    """The HTML of each page of a pages file (``streams eval --pages`` format); when ``max_payload_bytes``
+    is given, without the pages whose message would be longer."""
     from streams.pages import read_pages
 
-    pages = read_pages(path)
+    pages = [page["html"] for page in read_pages(path)]
+    if max_payload_bytes:
+        # The id and URL add well under 256 bytes to the JSON-encoded page.
+        pages = [
+            h for h in pages if len(json.dumps(h, ensure_ascii=False).encode()) + 256 <= max_payload_bytes
+        ]
+    if not pages:
+        raise click.ClickException(f"{path}: no page fits in a message of {max_payload_bytes:,} bytes")
+    return pages
+
+
+def page_items(path: Path, n: int, prefix: str = "page", max_payload_bytes: int = 0) -> list[Item]:
+    """``n`` HTML inputs from a pages file, the pages repeated, each copy under its own id and URL
+    (``prefix-i``), so that every copy is decided (the copies after the first round as duplicates)."""
+    pages = page_htmls(path, max_payload_bytes)
     return [
-        item_of(
-            {"id": f"page-{i}", "url": f"https://pages.bench.test/{i}", "html": pages[i % len(pages)]["html"]}
-        )
-        for i in range(n)
+        item_of({"id": f"{prefix}-{i}", "url": f"https://pages.bench.test/{prefix}-{i}", "html": page})
+        for i, page in zip(range(n), itertools.cycle(pages))
     ]
 
 
@@ -605,12 +625,16 @@ def run_end_to_end(
     bar: Progress,
     producer_kind: str = PRODUCERS[0],
     broker_kind: BrokerKind = "tansu",
+    html: bool = False,
 ) -> dict[str, Any]:
-    """Part 1 for one worker count on one broker: join, flood, then produce at half the measured rate."""
+    """Part 1 for one worker count on one broker: join, flood, then produce at half the measured rate.
+
+    ``html``: the items are HTML pages (it only names the run's progress bars and directory).
+    """
     from streams.cli import WorkerProcess
     from streams.localstack import create_topics, free_port, start_broker, start_redis
 
-    tag = f"{workers}w-{uuid.uuid4().hex[:6]}"
+    tag = f"{workers}w{'-html' if html else ''}-{uuid.uuid4().hex[:6]}"
     run_dir = workdir / f"e2e-{broker_kind}-{tag}"
     run_dir.mkdir(parents=True)
     with start_broker(run_dir, kind=broker_kind) as broker, start_redis(run_dir) as redis_server:
@@ -637,11 +661,14 @@ def run_end_to_end(
             join_seconds = wait_for_workers(
                 broker.bootstrap, settings, ports, procs, reader, bar, producer_kind
             )
+            # The worker's histograms hold the warm-up articles (text): the flood's and paced run's stages
+            # are what the histograms gained after them.
+            stages_before = [worker_stage_seconds(port) for port in ports]
             # The flood: as fast as one producer can send, into a joined group.
             producer = make_producer(producer_kind, broker.bootstrap, settings.topic_raw, linger_ms=20)
             produced: dict[bytes, int] = {}
             cpu_before = stack.cpu()
-            task = bar.add_task(f"{workers} worker(s): flood", total=len(flood))
+            task = bar.add_task(f"{workers} worker(s): {'HTML ' if html else ''}flood", total=len(flood))
             started = time.perf_counter()
             for item in flood:
                 produced[item.key] = producer.send(item)
@@ -676,7 +703,10 @@ def run_end_to_end(
                 stack,
                 producer_kind,
             )
-            stages = merge_stage_metrics([worker_stage_seconds(port) for port in ports])
+            stages = merge_stage_metrics([
+                stage_delta(worker_stage_seconds(port), before)
+                for port, before in zip(ports, stages_before, strict=True)
+            ])  # fmt: skip
         finally:
             reader.stop()
             for proc in procs:
@@ -795,6 +825,16 @@ def run_paced(
     result["target_rate"] = round(rate, 1)
     result["achieved_produce_rate"] = round(len(items) / max(1e-9, produce_seconds), 1)
     return result
+
+
+def stage_delta(
+    after: dict[str, tuple[float, float]], before: dict[str, tuple[float, float]]
+) -> dict[str, tuple[float, float]]:
+    """Sum and count of each stage's histogram gained between two readings of one worker."""
+    return {
+        stage: (total - before.get(stage, (0.0, 0.0))[0], count - before.get(stage, (0.0, 0.0))[1])
+        for stage, (total, count) in after.items()
+    }
 
 
 def merge_stage_metrics(per_worker: Sequence[dict[str, tuple[float, float]]]) -> dict[str, float]:
@@ -1178,10 +1218,10 @@ class Section:
     names_first: bool = True
 
 
-def _runs(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _runs(report: dict[str, Any], part: str = "end_to_end") -> dict[str, dict[str, Any]]:
     """The end-to-end runs of a report, by key (``workers_1``, ``kafka_workers_1``, ...); none when part 1
-    was skipped."""
-    e2e = report.get("end_to_end", {})
+    was skipped. ``part``: ``end_to_end`` (the articles) or ``end_to_end_html`` (the HTML pages)."""
+    e2e = report.get(part, {})
     return {k: v for k, v in e2e.items() if isinstance(v, dict) and "max_rate" in v}
 
 
@@ -1192,43 +1232,51 @@ def e2e_key(broker: str, workers: int) -> str:
 
 
 def end_to_end_sections(report: dict[str, Any]) -> list[Section]:
-    """Part 1: throughput and latency of every run, and where the CPU went during the floods."""
-    runs = _runs(report)
+    """Part 1: throughput and latency of every run, and where the CPU went during the floods; the runs on
+    HTML pages, when there are some, after those on text articles."""
+    runs = [(run, "text articles") for run in _runs(report).values()]
+    runs += [(run, "HTML pages") for run in _runs(report, "end_to_end_html").values()]
     if not runs:
         return []
-    brokers = [run.get("broker", "tansu") for run in runs.values()]
-    # A column for the broker only when a run was not on tansu: reports of tansu alone read as before.
+    brokers = [run.get("broker", "tansu") for run, _ in runs]
+    # A column for the broker only when a run was not on tansu, one for the input only when HTML pages ran
+    # too: reports of text articles on tansu alone read as before.
     by_broker = any(b != "tansu" for b in brokers)
+    by_input = any(kind != "text articles" for _, kind in runs)
 
-    def lead(run: dict[str, Any], broker: str) -> list[Cell]:
-        return [str(run["workers"]), broker] if by_broker else [str(run["workers"])]
+    def lead(run: dict[str, Any], broker: str, kind: str) -> list[Cell]:
+        return [str(run["workers"]), *([broker] if by_broker else []), *([kind] if by_input else [])]
 
     rows: list[list[Cell]] = []
-    for run, broker in zip(runs.values(), brokers, strict=True):
+    cpu: list[list[Cell]] = []
+    names = ["workers", "broker", "redis", "bench_producer_and_reader"]
+    for (run, kind), broker in zip(runs, brokers, strict=True):
         for label, part in (("flood (max rate)", run["max_rate"]), ("paced at half", run["half_rate"])):
             lat = part["latency_ms"]
             cells = [_fmt(part["decided"]), _fmt(part["articles_per_s"])]
             cells += [_fmt(lat[q]) for q in ("p50", "p95", "p99", "max")]
-            rows.append([*lead(run, broker), label, *cells])
-    names = ["workers", "broker", "redis", "bench_producer_and_reader"]
-    cpu: list[list[Cell]] = []
-    for run, broker in zip(runs.values(), brokers, strict=True):
+            rows.append([*lead(run, broker, kind), label, *cells])
         us = run["max_rate"]["cpu_us_per_article"]
-        cpu.append([*lead(run, broker), *[_fmt(us.get(n)) for n in names],
+        cpu.append([*lead(run, broker, kind), *[_fmt(us.get(n)) for n in names],
                     f"{run['max_rate']['cpu_share_of_machine']:.0%}"])  # fmt: skip
-    first = ["workers", "broker"] if by_broker else ["workers"]
+    first = ["workers", *(["broker"] if by_broker else []), *(["input"] if by_input else [])]
+    counts = ["decided", "per second"] if by_input else ["articles", "articles/s"]
+    each = "input (article or page)" if by_input else "article"
     through = " and ".join(dict.fromkeys(brokers))
+    source = report.get("end_to_end_html", {}).get("source")
+    note = f"HTML pages: {source}." if by_input and source else None
     return [
         Section(
             rich_title=f"1. End to end through {through} and Redis (Kafka timestamps, produce -> decision)",
             md_title="**1. End to end** (Kafka timestamps, produce to decision)",
-            header=[*first, "run", "articles", "articles/s", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+            header=[*first, "run", *counts, "p50 ms", "p95 ms", "p99 ms", "max ms"],
             rows=rows,
+            note=note,
             names_first=False,
         ),
         Section(
-            rich_title="CPU per article during the flood (us), by process: where the 2 cores go",
-            md_title="CPU per article during the flood (us), by process",
+            rich_title=f"CPU per {each} during the flood (us), by process: where the 2 cores go",
+            md_title=f"CPU per {each} during the flood (us), by process",
             header=[
                 *first,
                 "worker(s)",
@@ -1249,22 +1297,37 @@ def stages_sections(report: dict[str, Any]) -> list[Section]:
     if not stages:
         return []
     in_worker = _runs(report).get("workers_1", {}).get("worker_stage_us_per_article", {})
+    # The worker's histograms in the 1-worker HTML flood too, when it ran: a column of its own.
+    html_run = _runs(report, "end_to_end_html").get("workers_1")
+    columns = [in_worker, *([html_run.get("worker_stage_us_per_article", {})] if html_run else [])]
     index_us = report.get("index_memory", {}).get("index_us_per_article")
-    rows: list[list[Cell]] = [[k, _fmt(v, 1), _fmt(in_worker.get(k))] for k, v in stages.items()]
-    rows.append(["index (Redis, one round trip per batch)", _fmt(index_us, 1), _fmt(in_worker.get("index"))])
-    rows.append(["publish (send, wait for the broker's acks)", "-", _fmt(in_worker.get("publish"))])
+    rows: list[list[Cell]] = [[k, _fmt(v, 1), *[_fmt(c.get(k)) for c in columns]] for k, v in stages.items()]
+    rows.append(["index (Redis, one round trip per batch)", _fmt(index_us, 1),
+                 *[_fmt(c.get("index")) for c in columns]])  # fmt: skip
+    rows.append(
+        ["publish (send, wait for the broker's acks)", "-", *[_fmt(c.get("publish")) for c in columns]]
+    )
     per_second = report.get("stages", {}).get("per_second_one_core", {})
     source = report.get("stages", {}).get("html_source", "synthetic pages")
     for kind, label in (("text", "text articles"), ("html", f"HTML pages ({source})")):
         if kind in per_second:
-            rows.append([f"{label} per second, prepared on one core", _fmt(per_second[kind]), "-"])
+            rows.append(
+                [f"{label} per second, prepared on one core", _fmt(per_second[kind]), *["-"] * len(columns)]
+            )
+    flood = "1-worker floods of articles and of HTML pages" if html_run else "1-worker flood"
     return [
         Section(
             rich_title="2. Stages, one at a time in one process (CPU us per article; index: wall, Redis "
-            "included; in the worker: its histograms, e2e with 1 worker)",
-            md_title="**2. Stages** (one process, CPU us per article; index: wall time; last column: the "
-            "worker's own histograms during the 1-worker flood, wall time)",
-            header=["stage", "us/article", "in the worker"],
+            f"included; in the worker: its histograms, the {flood})",
+            md_title="**2. Stages** (one process, CPU us per article; index: wall time; "
+            f"{'last columns' if html_run else 'last column'}: the worker's own histograms during the "
+            f"{flood}, wall time)",
+            header=[
+                "stage",
+                "us/article",
+                "in the worker",
+                *(["in the worker, HTML pages"] if html_run else []),
+            ],
             rows=rows,
         )
     ]
@@ -1465,6 +1528,7 @@ class BenchOptions:
     producer: str = PRODUCERS[0]
     pages_path: Path | None = None  # HTML pages for the stage costs [default: SHARED_PAGES if present]
     brokers: tuple[BrokerKind, ...] = ("tansu",)
+    html_pages: int = 300  # HTML pages to run end to end (0: none)
 
 
 async def run_bench(settings: Settings, options: BenchOptions, console: Console) -> dict[str, Any]:
@@ -1526,13 +1590,17 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
                         broker_kind,
                     )
                     report["end_to_end"][e2e_key(broker_kind, workers)] = result
+        html_source = options.pages_path or (SHARED_PAGES if SHARED_PAGES.exists() else None)
+        if not options.skip_e2e and options.html_pages:
+            report["end_to_end_html"] = await run_end_to_end_html(
+                settings, options, html_source, workdir, bar
+            )
         with start_redis(workdir / "redis") as redis_server:
             redis_url = redis_server.url
             report["machine"]["redis_version"] = sync_redis(redis_url).info("server").get("redis_version")
             config = PrepareConfig.from_settings(settings)
             sample = items[: min(n, 2000)]
             pages = min(200, max(20, n // 10))
-            html_source = options.pages_path or (SHARED_PAGES if SHARED_PAGES.exists() else None)
             html = page_items(html_source, pages) if html_source else html_items(pages, options.seed + 7)
             report["stages"] = measure_stages(sample, html, config)
             report["stages"]["html_source"] = str(html_source) if html_source else "synthetic pages"
@@ -1564,6 +1632,55 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["targets"] = target_rows(report)
     return report
+
+
+async def run_end_to_end_html(
+    settings: Settings, options: BenchOptions, source: Path | None, workdir: Path, bar: Progress
+) -> dict[str, Any]:
+    """Part 1 on HTML input: the same runs (every broker and worker count) on ``options.html_pages`` pages,
+    the real pages of ``source`` repeated (synthetic pages without one)."""
+    n = options.html_pages
+    limit = KAFKA_DEFAULT_MAX_MESSAGE_BYTES
+    if source:
+        flood = page_items(source, n, prefix="html", max_payload_bytes=limit)
+        fitting, everything = len(page_htmls(source, limit)), len(page_htmls(source))
+        described = (
+            f"{n:,} copies of {fitting} of the {everything} pages of {source} (those under 1 MiB, Kafka's "
+            "default message limit), each under its own id and URL (after the first round, the copies are "
+            "decided duplicates; the paced run sends fresh copies)"
+        )
+    else:
+        flood = html_items(n, options.seed + 11)
+        fitting, described = n, f"{n:,} synthetic pages (the HTML copy of fresh originals)"
+
+    def paced_source(count: int) -> list[Item]:
+        prefix = f"html-paced-{uuid.uuid4().hex[:4]}"
+        if source:
+            return page_items(source, count, prefix=prefix, max_payload_bytes=limit)
+        return html_items(count, options.seed + 12 + random.randrange(10**6))
+
+    result: dict[str, Any] = {
+        "source": described,
+        "pages": n,
+        "distinct_pages": min(n, fitting),
+        "mean_payload_bytes": round(statistics.fmean(len(i.payload) for i in flood)),
+    }
+    for broker_kind in options.brokers:
+        for workers in options.workers:
+            result[e2e_key(broker_kind, workers)] = await asyncio.to_thread(
+                run_end_to_end,
+                settings,
+                workers,
+                flood,
+                paced_source,
+                options.paced_seconds,
+                workdir,
+                bar,
+                options.producer,
+                broker_kind,
+                True,
+            )
+    return result
 
 
 def baseline_ratios(report: dict[str, Any], naive: dict[str, Any], ours: dict[str, Any]) -> dict[str, float]:
@@ -1631,6 +1748,9 @@ def register(cli: click.Group) -> None:
         option("--pages", "pages_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                default=None, help="Real HTML pages (streams eval --pages format) for the HTML stage "
                "[default: ../shared/data/pages.jsonl.gz if present, else synthetic pages]."),
+        option("--html-pages", type=click.IntRange(0), default=300, show_default=True,
+               help="HTML pages (those of the HTML stage, repeated) to run end to end after the articles, "
+               "with the same workers and brokers (0: none)."),
         option("--producer", type=click.Choice(PRODUCERS), default=PRODUCERS[0], show_default=True,
                help="Client that produces the raw articles end to end (it shares the cores it measures)."),
         option("--broker", "broker", type=click.Choice([*BROKER_KINDS, "both"]), default="tansu",
@@ -1654,6 +1774,7 @@ def register(cli: click.Group) -> None:
         skip_baseline: bool,
         seed: int,
         pages_path: Path | None,
+        html_pages: int,
         producer: str,
         broker: str,
         as_json: bool,
@@ -1672,7 +1793,7 @@ def register(cli: click.Group) -> None:
             articles=articles, input_path=input_path, workers=worker_counts, paced_seconds=paced_seconds,
             baseline_articles=baseline_articles, growth_points=_int_list(growth_points), skip_e2e=skip_e2e,
             skip_growth=skip_growth, skip_baseline=skip_baseline, seed=seed, producer=producer,
-            pages_path=pages_path,
+            pages_path=pages_path, html_pages=html_pages,
             brokers=BROKER_KINDS if broker == "both" else (cast(BrokerKind, broker),),
         )  # fmt: skip
         console = Console(stderr=as_json, width=None if sys.stdout.isatty() else 150)

@@ -20,13 +20,13 @@ PARTS = ("end_to_end", "stages", "index_memory", "growth", "baseline")
 
 def test_bench_reports_all_five_parts(tmp_path: Path):
     """A small run through a real broker (the session's kind), Redis and a worker writes a JSON report
-    with all five parts."""
+    with all five parts, and HTML pages end to end."""
     output = tmp_path / "bench.json"
     broker = session_broker_kind()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")}
     command = [sys.executable, "-m", "streams", "bench", "--articles", "120", "--workers", "1",
                "--paced-seconds", "2", "--growth-points", "200,400", "--baseline-articles", "40",
-               "--broker", broker, "--json", "--output", str(output)]  # fmt: skip
+               "--html-pages", "30", "--broker", broker, "--json", "--output", str(output)]  # fmt: skip
     run = subprocess.run(command, env=env, capture_output=True, timeout=600, check=False)
     assert run.returncode == 0, run.stderr.decode(errors="replace")[-3000:]
     report = json.loads(output.read_text())
@@ -37,6 +37,16 @@ def test_bench_reports_all_five_parts(tmp_path: Path):
     assert run["broker"] == broker
     assert run["max_rate"]["decided"] == run["max_rate"]["articles"] == 120
     assert run["half_rate"]["decided"] > 0
+    html = report["end_to_end_html"][e2e_key(broker, 1)]
+    assert (
+        html["max_rate"]["decided"]
+        == html["max_rate"]["articles"]
+        == report["end_to_end_html"]["pages"]
+        == 30
+    )
+    assert html["half_rate"]["decided"] > 0
+    assert html["max_rate"]["cpu_us_per_article"]["workers"] > 0
+    assert html["worker_stage_us_per_article"]["clean_html"] > 0
     assert set(report["stages"]["us_per_article"]) >= {"parse", "clean_text", "clean_html", "fingerprint"}
     assert report["stages"]["per_second_one_core"]["html"] > 0
     assert report["index_memory"]["bytes_per_article"] > 0

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from streams.bench import markdown_report, paced, report_tables, target_rows
+from streams.bench import (
+    markdown_report,
+    merge_stage_metrics,
+    paced,
+    page_items,
+    report_tables,
+    stage_delta,
+    target_rows,
+)
 
 Parsed = list[tuple[list[str], list[list[str]]]]
 
@@ -266,3 +276,87 @@ def test_runs_on_both_brokers_get_a_broker_column_in_both_renderers():
     ]
     measured = {row["target"]: row["measured"] for row in target_rows(report)}
     assert measured["end to end, 1 worker (articles/s)"] == 1234.0
+
+
+def html_report() -> dict[str, Any]:
+    """The full report with an end-to-end run on HTML pages (1 worker), slower and with a worse p99."""
+    report = full_report()
+    html_run = _run(1, 95.0, 480.0)
+    html_run["max_rate"]["decided"] = 300
+    html_run["max_rate"]["cpu_us_per_article"]["workers"] = 9870.0
+    html_run["worker_stage_us_per_article"] = {"parse": 910.0, "clean_html": 5120.0, "index": 640.0}
+    report["end_to_end_html"] = {
+        "source": "300 copies of 120 real pages",
+        "pages": 300,
+        "workers_1": html_run,
+    }
+    report["targets"] = target_rows(report)
+    return report
+
+
+def test_html_runs_get_an_input_column_beside_the_text_runs_in_both_renderers():
+    """The HTML pages' runs follow the articles' in part 1 and its CPU table, named by an input column;
+    part 2 gets the worker's histograms of the HTML flood as a column of its own; the targets stay on text."""
+    report = html_report()
+    rich, md = parse_rich(report_tables(report)), parse_markdown(markdown_report(report))
+    assert rich == md
+    tables = {header[0] + "/" + header[2]: (header, rows) for header, rows in md}
+    header, rows = tables["workers/run"]
+    assert header == [
+        "workers",
+        "input",
+        "run",
+        "decided",
+        "per second",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+    ]
+    assert [row[:5] for row in rows] == [
+        ["1", "text articles", "flood (max rate)", "500", "1,234"],
+        ["1", "text articles", "paced at half", "121", "617"],
+        ["2", "text articles", "flood (max rate)", "500", "1,876"],
+        ["2", "text articles", "paced at half", "122", "938"],
+        ["1", "HTML pages", "flood (max rate)", "300", "95"],
+        ["1", "HTML pages", "paced at half", "121", "48"],
+    ]
+    assert [row[:3] for row in tables["workers/worker(s)"][1]] == [
+        ["1", "text articles", "3,851"],
+        ["2", "text articles", "3,852"],
+        ["1", "HTML pages", "9,870"],
+    ]
+    header, stages = tables["stage/in the worker"]
+    assert header == ["stage", "us/article", "in the worker", "in the worker, HTML pages"]
+    assert stages[0] == ["parse", "23.5", "61", "910"]
+    assert stages[-1] == ["publish (send, wait for the broker's acks)", "-", "333", "-"]
+    assert "\n\nHTML pages: 300 copies of 120 real pages.\n\n" in markdown_report(report)
+    titles = " ".join(str(t.title) for t in report_tables(report))
+    assert "CPU per input (article or page) during the flood" in titles
+    measured = {row["target"]: row["measured"] for row in report["targets"]}
+    assert measured["end to end, 1 worker (articles/s)"] == 1234.0
+    assert measured["p99 latency at half the max rate (ms)"] == 61.0
+
+
+def test_page_items_repeat_the_pages_under_new_ids_and_urls(tmp_path: Path):
+    """Every copy of a page has its own id and URL; a page too long for the message limit is left out."""
+    pages = tmp_path / "pages.jsonl"
+    lines = [{"html": f"<p>{name} {'x' * size}</p>", "expected_text": name}
+             for name, size in (("first", 10), ("second", 5000), ("third", 20))]  # fmt: skip
+    pages.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    items = page_items(pages, 7, prefix="html", max_payload_bytes=1000)
+    assert len({i.article_id for i in items}) == len({i.key for i in items}) == 7
+    bodies = [json.loads(i.payload) for i in items]
+    assert len({b["url"] for b in bodies}) == 7
+    assert [b["html"].split()[0] for b in bodies] == ["<p>first", "<p>third"] * 3 + ["<p>first"]
+    assert all(i.is_html for i in items)
+    assert len(page_items(pages, 3)) == 3 and "second" in page_items(pages, 3)[1].payload.decode()
+
+
+def test_stage_delta_leaves_out_what_the_histograms_held_before():
+    """The warm-up's share of a worker's histograms is taken off; a stage first seen after counts whole."""
+    before = {"parse": (0.5, 40.0), "index": (1.0, 40.0)}
+    after = {"parse": (2.5, 140.0), "index": (1.0, 40.0), "clean_html": (3.0, 100.0)}
+    delta = stage_delta(after, before)
+    assert delta == {"parse": (2.0, 100.0), "index": (0.0, 0.0), "clean_html": (3.0, 100.0)}
+    assert merge_stage_metrics([delta]) == {"clean_html": 30000.0, "parse": 20000.0}
