@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11) and install streams with the pinned versions of constraints.txt.
+# Create .venv (Python 3.11) and install streams with the pinned, hashed versions of constraints.txt.
 # Usage: scripts/setup.sh [extras]    e.g. scripts/setup.sh dev
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +14,19 @@ if [ -z "$python_bin" ]; then
 fi
 [ -n "$python_bin" ] || { echo "streams needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
-target="."
-[ -n "$extras" ] && target=".[$extras]"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e "$target" 2>&1 \
-  | grep -vE "^WARNING: Location|^\s*$" || true
+# Every dependency and the build requirements come from hashes/<extras>.txt (constraints.txt's pins with
+# the hash of each file, written by scripts/hash-pins.py), so pip refuses any file that differs from the
+# one the pins were made with. pip takes no editable requirement in hash-checking mode, so streams itself
+# (and its C core) is built from this checkout afterwards, with the hashed setuptools, not an unchecked
+# isolated build environment.
+lock="hashes/${extras:-base}.txt"
+[ -f "$lock" ] || { echo "no $lock: the extras are dev or scrapy (or none)" >&2; exit 1; }
+pip() {
+  .venv/bin/python -m pip --quiet --disable-pip-version-check "$@" 2>&1 | { grep -vE "^WARNING: Location|^\s*$" || true; }
+}
+pip install --require-hashes --no-deps -r "$lock"
+pip install --quiet --no-deps --no-build-isolation -e . # -qq: without setuptools' editable-install banner
+pip check
 .venv/bin/python -c "import streams" # fails loudly if the install did not work
 # The text core is C (setup.py builds it where a compiler is found); without it the same results
 # come from the pure-Python path, 2-4x slower at fingerprinting.
