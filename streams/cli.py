@@ -300,7 +300,7 @@ def debugging() -> bool:
 @contextlib.contextmanager
 def explained_errors(settings: Settings, redis_url: str | None = None) -> Iterator[None]:
     """Turn the failures a user can fix (a server not reachable, a wrong password) into one line, exit 1."""
-    from kafka.errors import KafkaError
+    from kafka.errors import KafkaError, KafkaTimeoutError
 
     from streams.errors import IndexAuthFailed, IndexUnavailable
     from streams.localstack import LocalStackError
@@ -324,6 +324,12 @@ def explained_errors(settings: Settings, redis_url: str | None = None) -> Iterat
             exc,
             f"cannot reach Redis at {redis_shown} ({reason}): check STREAMS_REDIS_URL or "
             "--redis-url, and that Redis is running",
+        ) from None
+    except KafkaTimeoutError as exc:  # also what a topic that does not exist (and is not created) gives
+        raise _explained(
+            exc,
+            f"cannot reach the Kafka broker at {brokers} (KafkaTimeoutError): check STREAMS_BROKER, that "
+            "the broker is running, and that the topic exists (a worker creates its topics at start)",
         ) from None
     except KafkaError as exc:
         raise _explained(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from streams.cli import sample_path
-from streams.localstack import start_redis
+from streams.localstack import create_topics, start_redis
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +60,8 @@ def test_a_refused_redis_password_is_one_line_exit_1(tmp_path: Path):
 
 
 def test_produce_publishes_a_file(broker):
+    """Into a topic that exists, as the worker's topics do (Apache Kafka here creates none on demand)."""
+    create_topics(broker.bootstrap, ["cli-produce.raw"], partitions=1)
     run = streams("produce", str(sample_path()), "--topic", "cli-produce.raw", STREAMS_BROKER=broker.url)
     assert run.returncode == 0, run.stderr[-2000:]
     assert (

@@ -135,8 +135,8 @@ def test_an_unreachable_broker_is_one_line_naming_it_exit_1():
     run = streams("produce", str(sample_path()), STREAMS_BROKER=f"kafka://{CLOSED}")
     assert run.returncode == 1
     assert run.stderr.splitlines() == [
-        f"cannot reach the Kafka broker at {CLOSED} (KafkaTimeoutError): check STREAMS_BROKER, "
-        "and that the broker is running"
+        f"cannot reach the Kafka broker at {CLOSED} (KafkaTimeoutError): check STREAMS_BROKER, that the "
+        "broker is running, and that the topic exists (a worker creates its topics at start)"
     ]
 
 
