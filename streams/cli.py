@@ -379,6 +379,24 @@ def run_async(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
 
+def jsonl_in_out_options(output_help: str) -> Callable[[FC], FC]:
+    """``--input`` (a JSONL file of articles) and ``--output``, for the commands that map one to the other."""
+
+    def decorate(command: FC) -> FC:
+        command = click.option(
+            "--output",
+            "output_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            required=True,
+            help=output_help,
+        )(command)
+        return click.option(
+            "--input", "input_path", type=EXISTING_FILE, required=True, help="JSONL articles, one a line."
+        )(command)
+
+    return decorate
+
+
 def redis_url_option() -> Callable[[FC], FC]:
     return click.option(
         "--redis-url",
@@ -580,14 +598,7 @@ def run_faust(args: list[str], prog_name: str = "streams") -> None:
 
 
 @cli.command()
-@click.option("--input", "input_path", type=EXISTING_FILE, required=True, help="JSONL articles, one a line.")
-@click.option(
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Where to write one decision a line (topic fields plus 'status').",
-)
+@jsonl_in_out_options(output_help="Where to write one decision a line (topic fields plus 'status').")
 @redis_url_option()
 def dedup(input_path: Path, output_path: Path, redis_url: str | None) -> None:
     """Decide a JSONL file offline with the same stages and decision as the worker.
@@ -760,14 +771,7 @@ def evaluate_pages(
 
 
 @cli.command()
-@click.option("--input", "input_path", type=EXISTING_FILE, required=True, help="JSONL articles, one a line.")
-@click.option(
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Where to write one cleaned record (or rejection) a line.",
-)
+@jsonl_in_out_options(output_help="Where to write one cleaned record (or rejection) a line.")
 def clean(input_path: Path, output_path: Path) -> None:
     """Clean a JSONL file as the service would, without an index: what it makes of each article."""
     settings = load_settings()

@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from streams.cli import sample_path
 from streams.localstack import create_topics, start_redis
+from tests.commands import streams
 
 pytestmark = pytest.mark.integration
-
-
-def streams(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")}
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "streams", *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_eval_runs_on_the_bundled_sample_by_default():

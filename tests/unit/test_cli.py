@@ -7,7 +7,6 @@ needs a server: the unreachable ones are closed ports.
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import re
 import subprocess
 import sys
@@ -19,22 +18,9 @@ from pydantic import ValidationError
 from streams.cli import sample_path, settings_error_lines
 from streams.localstack import free_port
 from streams.settings import Settings, redacted_url
+from tests.commands import streams
 
 CLOSED = "127.0.0.1:1"  # nothing listens on port 1: connections are refused at once
-
-
-def streams(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")}
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "streams", *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=cwd,
-    )
 
 
 def test_version_names_the_project_and_faust():

@@ -4,30 +4,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from streams import synthetic
 from streams.cli import sample_path
-
-
-def streams(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "streams", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    )
+from tests.commands import streams
 
 
 def test_dedup_runs_on_an_index_in_memory_and_says_so(tmp_path: Path) -> None:
     out = tmp_path / "decisions.jsonl"
     run = streams("dedup", "--input", str(sample_path()), "--output", str(out))
+    assert run.returncode == 0, run.stderr[-2000:]
     assert "index: in memory (STREAMS_REDIS_URL not set)" in run.stdout
     lines = [line for line in sample_path().read_text(encoding="utf-8").splitlines() if line.strip()]
     decisions = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -41,6 +28,7 @@ def test_eval_runs_on_an_index_in_memory_and_says_so(tmp_path: Path) -> None:
         synthetic.generate_stream(40, duplicate_share=0.4, seed=5, words=(80, 160)), labelled
     )
     run = streams("eval", "--input", str(labelled), "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
     assert "index: in memory" in run.stderr
     figures = json.loads(run.stdout)["streams"]
     assert figures["articles"] == 40 and figures["precision"] == 1.0
