@@ -177,6 +177,80 @@ class NaivePipeline:
         return Outcome(article_id, "unique")
 
 
+class WellUsedPipeline:
+    """The same recipe as :class:`NaivePipeline`, written as a datasketch user who knows it would.
+
+    Same shingles, ``MinHash(128)`` with its default hash and seed, ``MinHashLSH`` at 0.8, query then insert:
+    the same signatures, hence the same decisions. Faster: one ``update_batch`` per article on shingle bytes,
+    the permutations drawn once and reused (``MinHash`` otherwise draws them per article), and, with Redis
+    storage, inserts buffered in an ``insertion_session`` flushed every ``flush_every`` articles. A query must
+    see every earlier insert, so articles waiting in the buffer are also held in an in-memory ``MinHashLSH``
+    and queried there: the union of both answers is what the full index would answer.
+    """
+
+    def __init__(
+        self,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        storage_config: dict[str, Any] | None = None,
+        flush_every: int = 500,
+    ) -> None:
+        from datasketch import MinHash, MinHashLSH  # lazily: only the baseline needs datasketch
+
+        self.num_perm = num_perm
+        self.threshold = threshold
+        self.flush_every = flush_every
+        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, storage_config=storage_config)
+        self._minhash_cls = MinHash
+        self._lsh_cls = MinHashLSH
+        template = MinHash(num_perm=num_perm)
+        self._permutations = template.permutations
+        self._scheme = template.scheme
+        self._ids: set[str] = set()
+        self._session = self.lsh.insertion_session() if storage_config else None
+        self._pending: Any = None
+        self._waiting = 0
+        if self._session is not None:
+            self._pending = MinHashLSH(threshold=threshold, num_perm=num_perm)
+
+    def signature(self, text: str) -> Any:
+        minhash = self._minhash_cls(
+            num_perm=self.num_perm, permutations=self._permutations, scheme=self._scheme
+        )
+        minhash.update_batch([shingle.encode("utf-8") for shingle in naive_shingles(text)])
+        return minhash
+
+    def decide(self, article_id: str, text: str) -> Outcome:
+        minhash = self.signature(text)
+        matches = set(self.lsh.query(minhash))
+        if self._pending is not None and self._waiting:
+            matches.update(self._pending.query(minhash))
+        if matches:
+            first = sorted(matches, key=str)[0]
+            return Outcome(
+                article_id, "duplicate", first.decode() if isinstance(first, bytes) else str(first)
+            )
+        if article_id not in self._ids:
+            self._ids.add(article_id)
+            if self._session is None:
+                self.lsh.insert(article_id, minhash, check_duplication=False)
+            else:
+                self._session.insert(article_id, minhash, check_duplication=False)
+                self._pending.insert(article_id, minhash, check_duplication=False)
+                self._waiting += 1
+                if self._waiting >= self.flush_every:
+                    self.flush()
+        return Outcome(article_id, "unique")
+
+    def flush(self) -> None:
+        """Send the buffered inserts to Redis (a no-op in memory)."""
+        if self._session is None or not self._waiting:
+            return
+        self._session.close()
+        self._pending = self._lsh_cls(threshold=self.threshold, num_perm=self.num_perm)
+        self._waiting = 0
+
+
 # --- HTML extraction against expected text (``streams eval --pages``) ---------------------------------
 
 _PAGE_WORDS = re.compile(r"\w+")
