@@ -5,14 +5,18 @@ from __future__ import annotations
 import pytest
 
 from streams.evaluation import (
+    NaivePipeline,
     Outcome,
     PageScore,
+    WellUsedPipeline,
     adjusted_rand_index,
     extraction_scores,
     naive_shingles,
+    naive_text,
     score,
     score_page,
 )
+from streams.synthetic import generate_stream
 
 
 @pytest.mark.parametrize(
@@ -105,3 +109,21 @@ def test_score_page_and_the_page_average() -> None:
     # Averages: TP 0.75, FP 0.125, FN 0.125: P = R = F1 = 0.75 / 0.875.
     assert (scores.precision, scores.recall, scores.f1) == pytest.approx((6 / 7, 6 / 7, 6 / 7))
     assert scores.median_ms == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    "storage_config",
+    [
+        None,
+        # datasketch's in-memory storage through the Redis path: an insertion session, the buffered
+        # articles also queried in memory, a flush every 7 inserts.
+        {"type": "dict"},
+    ],
+)
+def test_datasketch_used_well_decides_as_the_naive_recipe(storage_config: dict[str, str] | None) -> None:
+    articles = [(str(a["id"]), naive_text(a)) for a in generate_stream(120, duplicate_share=0.5, seed=11)]
+    naive = NaivePipeline()
+    well = WellUsedPipeline(storage_config=storage_config, flush_every=7)
+    expected = [naive.decide(article_id, text) for article_id, text in articles]
+    assert [well.decide(article_id, text) for article_id, text in articles] == expected
+    assert sum(o.status == "duplicate" for o in expected) > 20  # the stream has copies to find
