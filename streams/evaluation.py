@@ -183,9 +183,11 @@ class WellUsedPipeline:
     Same shingles, ``MinHash(128)`` with its default hash and seed, ``MinHashLSH`` at 0.8, query then insert:
     the same signatures, hence the same decisions. Faster: one ``update_batch`` per article on shingle bytes,
     the permutations drawn once and reused (``MinHash`` otherwise draws them per article), and, with Redis
-    storage, inserts buffered in an ``insertion_session`` flushed every ``flush_every`` articles. A query must
-    see every earlier insert, so articles waiting in the buffer are also held in an in-memory ``MinHashLSH``
-    and queried there: the union of both answers is what the full index would answer.
+    storage, inserts buffered in an ``insertion_session`` flushed every ``flush_every`` inserts (64: as often
+    as the project's engine writes a batch, so neither holds more undurable decisions). A query must see
+    every earlier insert, so articles waiting in the buffer are also held in an in-memory ``MinHashLSH``
+    and queried there: the union of both answers is what the full index would answer. The flush is the
+    session's ``close()``: in datasketch 2.0 the session's ``buffer_size`` does not reach the Redis pipelines.
     """
 
     def __init__(
@@ -193,7 +195,7 @@ class WellUsedPipeline:
         threshold: float = 0.8,
         num_perm: int = 128,
         storage_config: dict[str, Any] | None = None,
-        flush_every: int = 500,
+        flush_every: int = 64,
     ) -> None:
         from datasketch import MinHash, MinHashLSH  # lazily: only the baseline needs datasketch
 
@@ -243,7 +245,7 @@ class WellUsedPipeline:
         return Outcome(article_id, "unique")
 
     def flush(self) -> None:
-        """Send the buffered inserts to Redis (a no-op in memory)."""
+        """Send the buffered inserts (a no-op in memory): one pipeline per storage, then a reconnect."""
         if self._session is None or not self._waiting:
             return
         self._session.close()
