@@ -645,7 +645,7 @@ def dedup(input_path: Path, output_path: Path, redis_url: str | None) -> None:
     help="With --pages: each page as text and as HTML through the engine; pairs found, false links.",
 )
 @click.option("--all-extractors", is_flag=True, help="With --pages: every STREAMS_HTML_EXTRACTOR value.")
-@click.option("--baseline", is_flag=True, help="Also run the naive datasketch pipeline and print it beside.")
+@click.option("--baseline", is_flag=True, help="Also run the datasketch baselines (naive, used well) beside.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of tables.")
 @redis_url_option()
 def evaluate(
