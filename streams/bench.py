@@ -1706,21 +1706,30 @@ def baseline_ratios(
     ours: dict[str, Any],
     well: dict[str, Any] | None = None,
 ) -> dict[str, float]:
-    """Project over each baseline for throughput (end to end, one process); baseline over it for memory."""
-    ratios = {"offline_throughput_x": round(ours["articles_per_s"] / max(1e-9, naive["articles_per_s"]), 1)}
-    for key, run in report.get("end_to_end", {}).items():
-        if isinstance(run, dict) and "max_rate" in run:
-            ratios[f"e2e_{key}_throughput_x"] = round(
-                run["max_rate"]["articles_per_s"] / max(1e-9, naive["articles_per_s"]), 1
-            )
-    ratios["memory_naive_over_streams_x"] = round(
-        naive["bytes_per_article"] / max(1e-9, ours["bytes_per_article"]), 1
-    )
-    ratios["round_trips_naive_over_streams_x"] = round(
-        naive["round_trips_per_article"] / max(1e-9, ours["round_trips_per_article"]), 0
-    )
-    if well is None:
-        return ratios
+    """Project over each baseline for throughput (end to end, one process); baseline over it for memory.
+
+    Against the naive recipe the keys have no suffix (``offline_throughput_x``, ``e2e_<run>_throughput_x``,
+    ``memory_naive_over_streams_x``...); against datasketch used well they end in ``_vs_well_used_x`` or
+    read ``..._well_used_over_streams_x``.
+    """
+    ratios: dict[str, float] = {}
+    for baseline, throughput_suffix, name in ((naive, "_x", "naive"), (well, "_vs_well_used_x", "well_used")):
+        if baseline is None:
+            continue
+        rate = max(1e-9, baseline["articles_per_s"])
+        ratios[f"offline_throughput{throughput_suffix}"] = round(ours["articles_per_s"] / rate, 1)
+        for key, run in report.get("end_to_end", {}).items():
+            if isinstance(run, dict) and "max_rate" in run:
+                ratios[f"e2e_{key}_throughput{throughput_suffix}"] = round(
+                    run["max_rate"]["articles_per_s"] / rate, 1
+                )
+        ratios[f"memory_{name}_over_streams_x"] = round(
+            baseline["bytes_per_article"] / max(1e-9, ours["bytes_per_article"]), 1
+        )
+        ratios[f"round_trips_{name}_over_streams_x"] = round(
+            baseline["round_trips_per_article"] / max(1e-9, ours["round_trips_per_article"]), 0
+        )
+    return ratios
     ratios["offline_throughput_vs_well_used_x"] = round(
         ours["articles_per_s"] / max(1e-9, well["articles_per_s"]), 1
     )

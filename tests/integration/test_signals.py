@@ -230,8 +230,10 @@ def test_a_failed_dev_run_keeps_its_logs_and_says_where(terminal):
     shutil.rmtree(folder)
 
 
-def test_a_worker_waiting_for_redis_stops_on_sigterm(broker, tmp_path: Path):
-    """Redis is not there (a closed port): the worker says so and waits; SIGTERM still stops it."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_worker_waiting_for_redis_stops_on_a_signal(broker, tmp_path: Path, signum: signal.Signals):
+    """Redis is not there (a closed port): the worker says so and waits; SIGTERM or SIGINT still stops it,
+    with everything it started."""
     settings = make_settings(broker, f"redis://127.0.0.1:{free_port()}/0")
     env = {**os.environ, **settings_env(settings, STREAMS_WEB_PORT=str(free_port()))}
     log = tmp_path / "worker.log"
@@ -243,30 +245,12 @@ def test_a_worker_waiting_for_redis_stops_on_sigterm(broker, tmp_path: Path):
         wait_until(lambda: "redis unavailable" in log.read_text(errors="replace"), 120, "the worker to wait")
         pids = {worker.pid, *descendants(worker.pid)}
         started = time.monotonic()
-        worker.send_signal(signal.SIGTERM)
+        worker.send_signal(signum)
         worker.wait(HANG_SECONDS)
-        print(f"worker waiting for Redis stopped {time.monotonic() - started:.1f}s after SIGTERM")
+        print(f"worker waiting for Redis stopped {time.monotonic() - started:.1f}s after {signum.name}")
         assert worker.returncode == 0, log.read_text()[-3000:]
         assert leftovers(pids) == set()
         assert not (tmp_path / "streams-dedup-data").exists()
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-
-
-def test_a_worker_stops_on_sigint_while_waiting_for_redis(broker, tmp_path: Path):
-    settings = make_settings(broker, f"redis://127.0.0.1:{free_port()}/0")
-    env = {**os.environ, **settings_env(settings, STREAMS_WEB_PORT=str(free_port()))}
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_until(lambda: "redis unavailable" in log.read_text(errors="replace"), 120, "the worker to wait")
-        worker.send_signal(signal.SIGINT)
-        worker.wait(HANG_SECONDS)
-        assert worker.returncode == 0, log.read_text()[-3000:]
     finally:
         if worker.poll() is None:
             worker.kill()
