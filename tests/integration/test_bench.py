@@ -53,4 +53,6 @@ def test_bench_reports_all_five_parts(tmp_path: Path):
     assert report["index_memory"]["round_trips_per_article"] < 1
     assert [p["indexed_articles"] for p in report["growth"]["points"]] == [200, 400]
     assert report["baseline"]["naive"]["articles_per_s"] > 0
+    assert report["baseline"]["well_used"]["duplicates"] == report["baseline"]["naive"]["duplicates"]
+    assert "offline_throughput_vs_well_used_x" in report["baseline"]["ratios"]
     assert {row["target"] for row in report["targets"]}
