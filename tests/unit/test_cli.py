@@ -141,7 +141,7 @@ def test_redacted_url_hides_only_the_password():
 
 
 def test_no_process_is_killed_by_name_anywhere():
-    """Stopping by name (pkill, killall) would hit other users' processes: we stop what we started, by id."""
+    """Stopping processes by their name would hit other users' processes: we stop what we started, by id."""
     root = Path(__file__).resolve().parents[2]
     by_name = re.compile(r"\b(" + "pk" + "ill|kill" + "all)\b")
     files = [p for d in ("scripts", "streams", "tests", "benchmarks", ".ci") for p in (root / d).rglob("*")]
