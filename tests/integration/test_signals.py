@@ -80,6 +80,15 @@ def leftovers(pids: set[int], grace: float = 15.0) -> set[int]:
     return {pid for pid in pids if alive(pid)}
 
 
+def start_worker(settings: Any, log: Path) -> subprocess.Popen[bytes]:
+    """``streams worker`` with these settings on a free web port, its output in ``log``."""
+    env = {**os.environ, **settings_env(settings, STREAMS_WEB_PORT=str(free_port()))}
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -235,12 +244,8 @@ def test_a_worker_waiting_for_redis_stops_on_a_signal(broker, tmp_path: Path, si
     """Redis is not there (a closed port): the worker says so and waits; SIGTERM or SIGINT still stops it,
     with everything it started."""
     settings = make_settings(broker, f"redis://127.0.0.1:{free_port()}/0")
-    env = {**os.environ, **settings_env(settings, STREAMS_WEB_PORT=str(free_port()))}
     log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    worker = start_worker(settings, log)
     try:
         wait_until(lambda: "redis unavailable" in log.read_text(errors="replace"), 120, "the worker to wait")
         pids = {worker.pid, *descendants(worker.pid)}
@@ -312,12 +317,8 @@ def test_a_worker_whose_broker_died_still_stops_on_sigterm(tmp_path: Path, redis
     with start_broker(tmp_path / "broker") as own_broker:
         settings = make_settings(own_broker, redis_url)
         create_topics(own_broker.bootstrap, [settings.topic_raw, *settings.output_topics], 4)
-        env = {**os.environ, **settings_env(settings, STREAMS_WEB_PORT=str(free_port()))}
         log = tmp_path / "worker.log"
-        with log.open("wb") as out:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "streams", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
-            )
+        worker = start_worker(settings, log)
         try:
             wait_until(lambda: "index ready" in log.read_text(errors="replace"), 120, "the worker to start")
             pids = {worker.pid, *descendants(worker.pid)}
