@@ -1,10 +1,13 @@
-"""Faust glue: the ``deduplicate_articles`` agent and the work it does per batch.
+"""The worker: the decide-and-publish loop (:class:`DedupWorker`) and the Faust agent that runs it.
 
 The agent reads raw bytes, so a bad message is a rejection rather than a crash. It takes batches
 without acking, decides them (one Redis round trip per batch, one atomic script call per article),
-publishes every decision, waits for the broker to confirm each send, and only then acks the events,
-so an offset is committed only after its decision is on an output topic. If Redis is unavailable the
-batch waits and retries with backoff; nothing is published and nothing is acked meanwhile.
+publishes every decision to the topic of its status (``Settings.output_topic_by_status``), waits for
+the broker to confirm each send, and only then acks the events, so an offset is committed only after
+its decision is on an output topic. If Redis is unavailable the batch waits and retries with backoff;
+nothing is published and nothing is acked meanwhile. What the worker reports beyond its retries and
+stage timings (decision counts, lag, gauges, the index sweep, the status page's duplicates) is in
+:mod:`streams.telemetry`.
 
 Stopping (SIGTERM, SIGINT): no new batch starts; a batch whose decisions are being published gets the
 rest of ``STREAMS_SHUTDOWN_SECONDS`` to be confirmed and acked; a batch still waiting for Redis (or for
@@ -25,8 +28,8 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Sequence
-from typing import Any, ClassVar, TypeVar, cast
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 import faust
 import orjson
@@ -34,17 +37,16 @@ import orjson
 from streams.dedup import Deduplicator, PreparedArticle, index_config
 from streams.errors import IndexAuthFailed, IndexReset, IndexUnavailable
 from streams.fingerprint import NATIVE_CORE
-from streams.index import RedisIndex, sweep_shards_per_call
-from streams.metrics import Metrics, SourceLabels
-from streams.models import Decision, DuplicateArticle, Rejection, SourcePosition, UniqueArticle
+from streams.index import Index, RedisIndex
+from streams.metrics import Metrics
+from streams.models import Decision, Rejection, SourcePosition
 from streams.settings import Settings, redacted_url
+from streams.telemetry import SWEEP_INTERVAL_SECONDS, Event, WorkerTelemetry
 from streams.topics import Topics
 
 log = logging.getLogger("streams.worker")
 
-Event = faust.EventT[bytes]
 T = TypeVar("T")
-SWEEP_INTERVAL_SECONDS = 5.0
 
 
 class WorkerStopping(Exception):
@@ -108,27 +110,44 @@ def encode_decision(decision: Decision) -> bytes:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
-class DedupWorker:
-    """Decides and publishes batches of raw messages; owns the index connection and the metrics."""
+class DecisionProducer(Protocol):
+    """What the loop uses of a Kafka producer (Faust's ``ProducerT``): ``send`` returns once the message
+    is queued, with a future the broker's confirmation resolves."""
 
-    def __init__(self, settings: Settings, topics: Topics, metrics: Metrics) -> None:
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+    ) -> Awaitable[Any]: ...
+
+
+class DedupWorker:
+    """The decide-and-publish loop: decides batches of raw messages against ``index`` and publishes each
+    decision to its topic, retrying (never guessing, never dropping) while Redis or the broker is down.
+
+    ``producer`` returns the started producer (Faust's ``app.maybe_start_producer``). What the loop
+    published is counted by its :attr:`telemetry`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index,
+        metrics: Metrics,
+        producer: Callable[[], Awaitable[DecisionProducer]],
+    ) -> None:
         self.settings = settings
-        self.topics = topics
+        self.index = index
         self.metrics = metrics
-        self.sources = SourceLabels(settings.source_label_limit, on_drop=metrics.forget_source)
-        self.index = RedisIndex.from_url(
-            settings.redis_url.get_secret_value(),
-            index_config(settings),
-            retries=settings.redis_retries,
-            backoff_cap=settings.redis_backoff_cap_seconds,
-        )
-        self.engine = Deduplicator(settings, self.index)
-        self.recent: list[dict[str, Any]] = []  # latest duplicates, for the status page
-        # Next offset to decide per raw partition, for the consumer-lag gauge; and the lag series set.
-        self.positions: dict[tuple[str, int], int] = {}
-        self._lag_series: set[tuple[str, str]] = set()
-        self._opened = False
-        self._sweep_shards = sweep_shards_per_call(self.index.config, SWEEP_INTERVAL_SECONDS)
+        self.producer = producer
+        self.engine = Deduplicator(settings, index)
+        self.telemetry = WorkerTelemetry(settings, index, metrics, self.engine.chrome)
+        self.output_topic_by_status = settings.output_topic_by_status
+        self.index_open = False
         self.stopping = asyncio.Event()
         self.budget = ShutdownBudget(settings.shutdown_seconds)
         self.in_flight: set[asyncio.Future[None]] = set()
@@ -207,7 +226,7 @@ class DedupWorker:
                         "fingerprint_core": "native" if NATIVE_CORE else "python",
                     },
                 )
-                self._opened = True
+                self.index_open = True
                 return
             except IndexAuthFailed as exc:
                 if fatal_auth:
@@ -258,7 +277,7 @@ class DedupWorker:
 
     async def decide_prepared(self, prepared: Sequence[PreparedArticle | Rejection]) -> list[Decision]:
         """The index's decisions for a prepared batch, retrying (never guessing) while Redis is down."""
-        if not self._opened:
+        if not self.index_open:
             await self._wait_for_index()
         attempt = 0
         while True:
@@ -286,30 +305,56 @@ class DedupWorker:
                 self._observe_per_article("index", per_article, n_articles)
             return decisions
 
-    def topic_name_for(self, decision: Decision) -> str:
-        """The output topic of a decision."""
-        if isinstance(decision, UniqueArticle):
-            return self.settings.topic_unique
-        if isinstance(decision, DuplicateArticle):
-            return self.settings.topic_duplicates
-        return self.settings.topic_rejected
+    async def run(
+        self, batches: AsyncIterator[Sequence[Event]], ack: Callable[[Event], Awaitable[object]]
+    ) -> None:
+        """Decide and publish every batch taken, acking each event only once its decision is published.
 
-    def record(self, decision: Decision, source: str | None, produced_at: float | None) -> None:
-        """Count one published decision."""
-        label = self.sources(source)
-        if isinstance(decision, UniqueArticle):
-            self.metrics.decisions.labels(outcome="unique", match="none", source=label).inc()
-        elif isinstance(decision, DuplicateArticle):
-            self.metrics.decisions.labels(outcome="duplicate", match=decision.match, source=label).inc()
-            if decision.match == "near":
-                self.metrics.similarity.labels(measure=decision.measure).observe(decision.similarity)
-            self.recent.append(decision.to_dict())
-            del self.recent[:-50]
-        else:
-            self.metrics.decisions.labels(outcome="rejected", match="none", source=label).inc()
-            self.metrics.rejections.labels(code=decision.error).inc()
-        if produced_at:
-            self.metrics.end_to_end_seconds.observe(max(0.0, time.time() - produced_at))
+        A pipeline two batches deep: a batch is parsed, cleaned and fingerprinted (CPU) while the
+        previous one is in Redis and at the broker. Index calls still go one batch after the other, in
+        stream order, so the decisions are those of the one-batch-at-a-time loop. Once the worker is
+        stopping, a batch taken is not started (never acked, so redelivered), and the batches in flight
+        get the rest of the shutdown budget.
+        """
+
+        async def finish_and_ack(
+            events: Sequence[Event],
+            prepared: Sequence[PreparedArticle | Rejection],
+            after: asyncio.Future[None] | None,
+            indexed: asyncio.Future[None],
+        ) -> None:
+            await self.finish(events, prepared, after, indexed)
+            for event in events:
+                await ack(event)
+
+        in_flight: list[asyncio.Future[None]] = []
+        indexed: asyncio.Future[None] | None = None
+        try:
+            async for events in batches:
+                if self.stopping.is_set():
+                    continue  # taken but not started: never acked, so redelivered
+                prepared = await self.prepare_events(events)
+                while len(in_flight) >= 2:
+                    with contextlib.suppress(WorkerStopping):
+                        await in_flight.pop(0)
+                if self.stopping.is_set():
+                    continue
+                done = asyncio.get_running_loop().create_future()
+                task: asyncio.Future[None] = asyncio.ensure_future(
+                    finish_and_ack(events, prepared, indexed, done)
+                )
+                in_flight.append(task)
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+                indexed = done
+        finally:
+            # Stopping: let decided batches finish publishing, within the budget; what is not acked is
+            # redelivered.
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=max(0.1, self.budget.remaining()))
+            for task in in_flight:
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: an abandoned batch is expected here, not an error
 
     async def process(self, events: Sequence[Event]) -> None:
         """Decide and publish a batch; returns once the broker has every decision."""
@@ -351,12 +396,7 @@ class DedupWorker:
         started = time.perf_counter()
         await self.publish(events, decisions)
         self._observe_per_article("publish", (time.perf_counter() - started) / len(events), len(events))
-        for event in events:
-            self.positions[(event.message.topic, event.message.partition)] = event.message.offset + 1
-        for event, decision in zip(events, decisions, strict=True):
-            source = None if isinstance(decision, Rejection) else decision.source
-            timestamp = event.message.timestamp
-            self.record(decision, source, timestamp if timestamp and timestamp > 1e9 else None)
+        self.telemetry.published(events, decisions)
 
     def _observe_per_article(self, stage: str, seconds: float, articles: int) -> None:
         # A batch shares one round trip; its per-article share is observed once per article, so every
@@ -376,10 +416,10 @@ class DedupWorker:
         attempt = 0
         while True:
             try:
-                producer = await self.topics.unique.app.maybe_start_producer()
+                producer = await self.producer()
                 pending = [
                     await producer.send(
-                        self.topic_name_for(decision),
+                        self.output_topic_by_status[decision.status],
                         key=_decision_key(decision, event),
                         value=encode_decision(decision),
                         partition=None,  # by key, the default partitioner
@@ -398,76 +438,6 @@ class DedupWorker:
                 )
                 await self._pause(self._backoff(attempt))
 
-    async def refresh_lag(self, consumer: Any) -> None:
-        """Messages not decided yet per assigned raw partition: end offset minus the next offset to decide.
-
-        The end offset is the larger of the broker's answer to ListOffsets (current even while the fetcher
-        is paused) and the high watermark of the last fetch (tansu answers ListOffsets with the base offset
-        of the partition's last record batch, measured; Kafka's answer is never below the fetch's). The
-        next offset to decide is the one after the last article this worker decided; on a partition it
-        has not decided anything on yet, the group's committed offset (Faust's own record, set at
-        assignment and on every commit), or the partition's first offset when the group never committed
-        (the consumer starts there). Not the fetch position: fetched is not decided.
-        Partitions this worker no longer owns lose their series: their new owner reports them.
-        """
-        assigned = [tp for tp in consumer.assignment() if tp.topic == self.settings.topic_raw]
-        owned = {(tp.topic, tp.partition) for tp in assigned}
-        for key in [key for key in self.positions if key not in owned]:
-            del self.positions[key]
-        ends = await consumer.highwaters(*assigned) if assigned else {}
-        committed = getattr(consumer, "_committed_offset", {})
-        done = {tp: self.positions.get((tp.topic, tp.partition), committed.get(tp)) for tp in assigned}
-        never_committed = [tp for tp, offset in done.items() if offset is None]
-        if never_committed:
-            done.update(await consumer.earliest_offsets(*never_committed))
-        series: set[tuple[str, str]] = set()
-        for tp in assigned:
-            end = max((x for x in (ends.get(tp), consumer.highwater(tp)) if x is not None), default=None)
-            if end is None or done.get(tp) is None:
-                continue
-            labels = (tp.topic, str(tp.partition))
-            self.metrics.consumer_lag.labels(*labels).set(max(0, end - done[tp]))
-            series.add(labels)
-        for labels in self._lag_series - series:
-            self.metrics.consumer_lag.remove(*labels)
-        self._lag_series = series
-
-    def forget_partitions(self, partitions: Any) -> None:
-        """Drop the decided positions of revoked partitions: another worker may move them on."""
-        for tp in partitions:
-            self.positions.pop((tp.topic, tp.partition), None)
-
-    async def sweep_index(self) -> None:
-        """Reclaim the memory of index entries that have left the retention window, one slice a call."""
-        if not self._opened:
-            return
-        try:
-            result = await self.index.sweep(self._sweep_shards)
-        except IndexUnavailable as exc:  # an outage: the batches report it; the next call goes on
-            log.debug("index sweep skipped: %s", exc)
-            return
-        except Exception as exc:  # never takes the worker down: lookups skip stale entries anyway
-            self.metrics.redis_errors.labels(kind="sweep").inc()
-            log.warning("index sweep failed", extra={"error": repr(exc)[:300]})
-            return
-        self.metrics.index_swept.inc(result.entries_removed)
-        if result.pass_completed:
-            log.debug("index sweep pass completed", extra={"record_blocks": result.record_blocks_deleted})
-
-    async def refresh_gauges(self) -> None:
-        """Index size, known site chrome and Redis memory, for the dashboards."""
-        self.metrics.chrome_hosts.set(self.engine.chrome.hosts())
-        self.metrics.chrome_blocks.set(self.engine.chrome.blocks())
-        try:
-            self.metrics.index_articles.set(await self.index.size())
-            self.metrics.index_band_evictions.set(await self.index.band_evictions())
-            info = await self.index.client.info("memory")
-            self.metrics.redis_memory_bytes.set(info.get("used_memory", 0))
-            self.metrics.redis_up.set(1)
-        except Exception as exc:  # a gauge refresh must never take the worker down
-            self.metrics.redis_up.set(0)
-            log.debug("gauge refresh failed: %s", exc)
-
 
 def _reason(exc: BaseException) -> str:
     """The server's own words, without our prefix: ``WRONGPASS invalid username-password pair ...``."""
@@ -483,65 +453,32 @@ def _decision_key(decision: Decision, event: Event) -> bytes:
     return f"{msg.topic}:{msg.partition}:{msg.offset}".encode()
 
 
-def register(app: faust.App, settings: Settings, topics: Topics, metrics: Metrics) -> DedupWorker:
-    """Attach the agent and the periodic tasks to the app; returns the worker state they share."""
-    worker = DedupWorker(settings, topics, metrics)
+def register(
+    app: faust.App, settings: Settings, topics: Topics, metrics: Metrics
+) -> tuple[DedupWorker, WorkerTelemetry]:
+    """Attach the agent and the periodic tasks to the app; returns the worker and its telemetry."""
+    index = RedisIndex.from_url(
+        settings.redis_url.get_secret_value(),
+        index_config(settings),
+        retries=settings.redis_retries,
+        backoff_cap=settings.redis_backoff_cap_seconds,
+    )
+    worker = DedupWorker(settings, index, metrics, app.maybe_start_producer)
+    telemetry = worker.telemetry
 
     @app.agent(topics.raw, name="deduplicate_articles")
     async def deduplicate_articles(stream: faust.StreamT[bytes]) -> None:
         # noack_take is on faust.Stream, not the StreamT protocol, and yields events although typed as
-        # values: we ack each event ourselves, only once its decision is published.
+        # values: the worker acks each event itself, only once its decision is published.
         taken = cast(faust.Stream[bytes], stream).noack_take(
             settings.batch_max_articles, settings.batch_seconds
         )
-        batches = cast(AsyncIterator[Sequence[Event]], taken)
-
-        async def finish_and_ack(
-            events: Sequence[Event],
-            prepared: Sequence[PreparedArticle | Rejection],
-            after: asyncio.Future[None] | None,
-            indexed: asyncio.Future[None],
-        ) -> None:
-            await worker.finish(events, prepared, after, indexed)
-            for event in events:
-                await stream.ack(event)
-
-        # A pipeline two batches deep: this batch is parsed, cleaned and fingerprinted (CPU) while the
-        # previous one is in Redis and at the broker. Index calls still go one batch after the other,
-        # in stream order, so the decisions are those of the one-batch-at-a-time loop.
-        in_flight: list[asyncio.Future[None]] = []
-        indexed: asyncio.Future[None] | None = None
         # Everything the worker built while starting (Faust, aiokafka, the imports) lives as long as the
         # process: frozen, it is no longer scanned by every full collection, which took 30-70 ms each
         # (measured in a running worker) and stalled every batch in flight meanwhile.
         gc.collect()
         gc.freeze()
-        try:
-            async for events in batches:
-                if worker.stopping.is_set():
-                    continue  # taken but not started: never acked, so redelivered
-                prepared = await worker.prepare_events(events)
-                while len(in_flight) >= 2:
-                    with contextlib.suppress(WorkerStopping):
-                        await in_flight.pop(0)
-                if worker.stopping.is_set():
-                    continue
-                done = asyncio.get_running_loop().create_future()
-                task: asyncio.Future[None] = asyncio.ensure_future(
-                    finish_and_ack(events, prepared, indexed, done)
-                )
-                in_flight.append(task)
-                worker.in_flight.add(task)
-                task.add_done_callback(worker.in_flight.discard)
-                indexed = done
-        finally:
-            # Stopping: let decided batches finish publishing, within the budget; what is not acked is
-            # redelivered.
-            if in_flight:
-                await asyncio.wait(in_flight, timeout=max(0.1, worker.budget.remaining()))
-            for task in in_flight:
-                if task.done() and not task.cancelled():
-                    task.exception()  # retrieved: an abandoned batch is expected here, not an error
+        await worker.run(cast(AsyncIterator[Sequence[Event]], taken), stream.ack)
 
     @app.task
     async def open_index() -> None:
@@ -549,23 +486,24 @@ def register(app: faust.App, settings: Settings, topics: Topics, metrics: Metric
 
     @app.timer(interval=5.0)
     async def refresh_index_gauges() -> None:
-        await worker.refresh_gauges()
+        await telemetry.refresh_gauges()
 
     @app.timer(interval=SWEEP_INTERVAL_SECONDS)
     async def sweep_index() -> None:
-        await worker.sweep_index()
+        if worker.index_open:  # until then open_index reports Redis down or refusing us: no noise here
+            await telemetry.sweep_index()
 
     @app.timer(interval=5.0)
     async def refresh_consumer_lag() -> None:
         try:
-            await worker.refresh_lag(app.consumer)
+            await telemetry.refresh_lag(app.consumer)
         except Exception as exc:  # lag is best effort: the consumer may be rebalancing
             log.debug("lag refresh failed: %s", exc)
 
     async def forget_revoked_partitions(sender: Any, *args: Any, **kwargs: Any) -> None:
-        worker.forget_partitions(args[0] if args else ())  # the signal sends (app, revoked)
+        telemetry.forget_partitions(args[0] if args else ())  # the signal sends (app, revoked)
 
     # mode types its handlers with an unresolvable string annotation; the handler matches at run time.
     app.on_partitions_revoked.connect(forget_revoked_partitions)  # type: ignore[arg-type]
 
-    return worker
+    return worker, telemetry

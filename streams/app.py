@@ -134,10 +134,10 @@ def create_app(settings: Settings, datadir: str | None = None) -> tuple[faust.Ap
     metrics = Metrics(REGISTRY)
     setup_prometheus_sensors(app, pattern="/metrics", registry=REGISTRY, name_prefix="faust")
     topics = Topics.declare(app, settings)
-    worker = agents.register(app, settings, topics, metrics)
+    worker, telemetry = agents.register(app, settings, topics, metrics)
     from streams import web  # the status page; imported here so the web module can use the app
 
-    web.register(app, worker)
+    web.register(app, telemetry)
     app.conf.Worker = worker_class(app, worker)  # type: ignore[assignment]  # a class, as Faust expects
     return app, worker
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
-from streams.models import REJECTION_CODES
+from streams.models import REJECTION_CODES, STATUSES
 
 STAGE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 E2E_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
@@ -132,7 +132,7 @@ class Metrics:
 
     def forget_source(self, source: str) -> None:
         """Remove the decision series of a source that lost its label (see :class:`SourceLabels`)."""
-        for outcome in ("unique", "duplicate", "rejected"):
+        for outcome in STATUSES:
             for match in ("none", "url", "exact", "near"):
                 with contextlib.suppress(KeyError):
                     self.decisions.remove(outcome, match, source)

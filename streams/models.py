@@ -15,10 +15,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 Status = Literal["unique", "duplicate", "rejected"]
+#: Every decision status, in the order reports list them; each has its output topic
+#: (:attr:`streams.settings.Settings.output_topic_by_status`).
+STATUSES: tuple[Status, ...] = get_args(Status)
 MatchKind = Literal["url", "exact", "near", "id"]
 
 #: Stable rejection codes; operators alert and filter on these, so they never change meaning.

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.fingerprint import FingerprintParams
+from streams.models import Status
 
 ShingleKind = Literal["word", "char"]
 HtmlExtractor = Literal["resiliparse", "selectolax", "trafilatura"]
@@ -225,8 +226,17 @@ class Settings(BaseSettings):
         return env
 
     @property
-    def output_topics(self) -> tuple[str, str, str]:
-        return (self.topic_unique, self.topic_duplicates, self.topic_rejected)
+    def output_topic_by_status(self) -> dict[Status, str]:
+        """The routing table: the output topic of a decision, by its ``status``."""
+        return {
+            "unique": self.topic_unique,
+            "duplicate": self.topic_duplicates,
+            "rejected": self.topic_rejected,
+        }
+
+    @property
+    def output_topics(self) -> tuple[str, ...]:
+        return tuple(self.output_topic_by_status.values())
 
 
 def redacted_url(url: str) -> str:

@@ -6,17 +6,16 @@ from dataclasses import dataclass
 
 import faust
 
+from streams.models import Status
 from streams.settings import Settings
 
 
 @dataclass(frozen=True)
 class Topics:
-    """The four topics of a deployment."""
+    """The topics of a deployment: the raw input and one output topic per decision status."""
 
     raw: faust.TopicT
-    unique: faust.TopicT
-    duplicates: faust.TopicT
-    rejected: faust.TopicT
+    outputs: dict[Status, faust.TopicT]
 
     @classmethod
     def declare(cls, app: faust.App, settings: Settings) -> Topics:
@@ -34,7 +33,5 @@ class Topics:
 
         return cls(
             raw=topic(settings.topic_raw),
-            unique=topic(settings.topic_unique),
-            duplicates=topic(settings.topic_duplicates),
-            rejected=topic(settings.topic_rejected),
+            outputs={status: topic(name) for status, name in settings.output_topic_by_status.items()},
         )

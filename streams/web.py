@@ -22,14 +22,15 @@ import faust
 from faust.web import Request, Response, View
 from prometheus_client.metrics import MetricWrapperBase
 
-from streams.agents import DedupWorker
+from streams.models import STATUSES
+from streams.telemetry import WorkerTelemetry
 
 HISTORY_INTERVAL_SECONDS = 10.0
 HISTORY_POINTS = 90  # 15 minutes of 10 s points
 RECENT_DUPLICATES = 20
 
-#: The cumulative counters a history point holds.
-COUNTERS = ("received", "unique", "duplicate", "rejected")
+#: The cumulative counters a history point holds: articles received, then decisions by status.
+COUNTERS = ("received", *STATUSES)
 
 
 def _samples(metric: MetricWrapperBase, suffix: str = "") -> Iterable[tuple[dict[str, str], float]]:
@@ -44,11 +45,11 @@ def _total(metric: MetricWrapperBase, suffix: str = "_total") -> float:
     return sum(value for _, value in _samples(metric, suffix))
 
 
-def counters(worker: DedupWorker) -> dict[str, float]:
+def counters(telemetry: WorkerTelemetry) -> dict[str, float]:
     """The cumulative counters of a history point: received and decisions by outcome, with the time."""
-    point = {"time": time.time(), "received": _total(worker.metrics.articles_in)}
-    point.update({"unique": 0.0, "duplicate": 0.0, "rejected": 0.0})
-    for labels, value in _samples(worker.metrics.decisions, "_total"):
+    point = {"time": time.time(), "received": _total(telemetry.metrics.articles_in)}
+    point.update(dict.fromkeys(STATUSES, 0.0))
+    for labels, value in _samples(telemetry.metrics.decisions, "_total"):
         point[labels["outcome"]] = point.get(labels["outcome"], 0.0) + value
     return point
 
@@ -79,7 +80,7 @@ def rates(points: Sequence[dict[str, float]]) -> list[dict[str, float | None]]:
             {
                 "time": after["time"],
                 "received_per_s": delta["received"] / seconds,
-                "decided_per_s": (delta["unique"] + delta["duplicate"] + delta["rejected"]) / seconds,
+                "decided_per_s": sum(delta[status] for status in STATUSES) / seconds,
                 "duplicate_rate": duplicate_rate(delta["unique"], delta["duplicate"]),
             }
         )
@@ -101,10 +102,10 @@ class StatusHistory:
         return list(self._points)
 
 
-def status_snapshot(worker: DedupWorker, history: StatusHistory | None = None) -> dict[str, Any]:
+def status_snapshot(telemetry: WorkerTelemetry, history: StatusHistory | None = None) -> dict[str, Any]:
     """Counters, health, a short history and the latest duplicates, read from the worker's metrics."""
-    m = worker.metrics
-    now = counters(worker)
+    m = telemetry.metrics
+    now = counters(telemetry)
     by_match: dict[str, float] = {}
     for labels, value in _samples(m.decisions, "_total"):
         if labels["outcome"] == "duplicate":
@@ -115,7 +116,7 @@ def status_snapshot(worker: DedupWorker, history: StatusHistory | None = None) -
     return {
         "time": now["time"],
         "received": now["received"],
-        "decisions": {name: now[name] for name in ("unique", "duplicate", "rejected")},
+        "decisions": {status: now[status] for status in STATUSES},
         "duplicate_rate": duplicate_rate(now["unique"], now["duplicate"]),
         "replayed": _total(m.replays),
         "duplicates_by_match": by_match,
@@ -125,7 +126,7 @@ def status_snapshot(worker: DedupWorker, history: StatusHistory | None = None) -
             for stage, total in stage_sums.items()
             if stage_counts.get(stage)
         },
-        "index": {"articles": _total(m.index_articles, ""), "prefix": worker.index.config.prefix},
+        "index": {"articles": _total(m.index_articles, ""), "prefix": telemetry.index.config.prefix},
         "redis": {
             "up": _total(m.redis_up, ""),
             "used_memory_bytes": _total(m.redis_memory_bytes, ""),
@@ -137,7 +138,7 @@ def status_snapshot(worker: DedupWorker, history: StatusHistory | None = None) -
         "index_resets": _total(m.index_resets),
         "history_interval_seconds": HISTORY_INTERVAL_SECONDS,
         "history": rates(points),
-        "recent_duplicates": list(reversed(worker.recent[-RECENT_DUPLICATES:])),
+        "recent_duplicates": list(reversed(telemetry.recent_duplicates[-RECENT_DUPLICATES:])),
     }
 
 
@@ -161,7 +162,7 @@ def content_security_policy(html: str) -> str:
     )
 
 
-def register(app: faust.App, worker: DedupWorker) -> StatusHistory:
+def register(app: faust.App, telemetry: WorkerTelemetry) -> StatusHistory:
     """Add the status page, its JSON endpoint and the history timer to the app; returns the history."""
     history = StatusHistory()
     page = resources.files("streams").joinpath("static/status.html").read_text(encoding="utf-8")
@@ -175,10 +176,10 @@ def register(app: faust.App, worker: DedupWorker) -> StatusHistory:
     @app.page("/api/status")
     class StatusData(View):
         async def get(self, request: Request) -> Response:
-            return self.json(status_snapshot(worker, history))
+            return self.json(status_snapshot(telemetry, history))
 
     async def record_history() -> None:
-        history.add(counters(worker))
+        history.add(counters(telemetry))
 
     # A first point at start, so the first interval already ends at the first tick.
     app.task(record_history)
