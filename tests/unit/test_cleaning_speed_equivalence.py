@@ -21,7 +21,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from streams import cleaning
-from streams.synthetic import generate_stream
+from streams.tools.synthetic import generate_stream
 from tests.unit.test_fast_paths import reference_boilerplate, reference_normalise
 
 EVERY_CODE_POINT = "".join(map(chr, range(0x110000)))

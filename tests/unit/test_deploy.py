@@ -179,7 +179,7 @@ def test_kafka_is_single_node_kraft_without_auto_create_and_takes_the_largest_ar
 def test_compose_runs_the_kafka_the_tests_run_with_the_same_settings():
     """docker-compose.yml's Kafka image is the version of deploy/kafka/pom.xml (the tests' broker with
     STREAMS_TEST_BROKER=kafka, docs/deploy.md names it), and every setting both give is the same."""
-    from streams.localstack import KAFKA_SETTINGS, kafka_version
+    from streams.tools.localstack import KAFKA_SETTINGS, kafka_version
 
     services = compose()["services"]
     version = kafka_version()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from streams import cleaning, fingerprint
 from streams.models import _MAX_NESTING, Rejection, parse_article
-from streams.synthetic import generate_stream
+from streams.tools.synthetic import generate_stream
 
 # Characters that exercise every branch: mojibake pieces, entities, quotes, ligatures, full width,
 # controls, line separators, the letters that case-fold to ASCII, digits and non-Latin letters.
