@@ -365,7 +365,7 @@ class Commands(click.Group):
         except ModuleNotFoundError as exc:
             if (exc.name or "").startswith("streams"):
                 raise
-            return missing_tools_command(cmd_name, exc.name or "a dependency")
+            return missing_tools_command(cmd_name, (exc.name or "a dependency").replace("_", "-"))
         return cast(click.Command, command)
 
 
