@@ -64,8 +64,8 @@ def measure(
     """Broker CPU per window on a fresh broker, with or without a consumer."""
     from kafka import KafkaProducer
 
-    from streams.bench import process_cpu_seconds
-    from streams.localstack import create_topics, start_broker
+    from streams.tools.bench import process_cpu_seconds
+    from streams.tools.localstack import create_topics, start_broker
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="streams-history-") as tmp, start_broker(Path(tmp)) as broker:

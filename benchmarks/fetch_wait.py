@@ -24,18 +24,22 @@ from typing import Any, cast
 
 from rich.progress import Progress
 
-from streams.bench import (
+from streams.settings import Settings
+from streams.tools.bench import (
     DecisionReader,
     StackProcesses,
     bench_settings,
     run_paced,
-    settings_env,
     synthetic_items,
     wait_for_workers,
 )
-from streams.cli import WorkerProcess
-from streams.localstack import BrokerKind, create_topics, free_port, start_broker, start_redis
-from streams.settings import Settings
+from streams.tools.localstack import (
+    BrokerKind,
+    create_settings_topics,
+    start_broker,
+    start_redis,
+    start_worker,
+)
 
 
 def one_run(kind: BrokerKind, wait_ms: int, args: argparse.Namespace, bar: Progress) -> dict[str, Any]:
@@ -43,18 +47,12 @@ def one_run(kind: BrokerKind, wait_ms: int, args: argparse.Namespace, bar: Progr
         workdir = Path(tmp)
         with start_broker(workdir, kind=kind) as broker, start_redis(workdir) as redis:
             tag = uuid.uuid4().hex[:6]
-            settings = bench_settings(Settings(), broker.url, redis.url, 10_000, tag)
-            create_topics(broker.bootstrap, [settings.topic_raw, *settings.output_topics], 4)
-            port = free_port()
-            worker = WorkerProcess(
-                settings_env(
-                    settings,
-                    STREAMS_WEB_PORT=str(port),
-                    STREAMS_TOPIC_PARTITIONS="4",
-                    STREAMS_BROKER_FETCH_MAX_WAIT_MS=str(wait_ms),
-                ),
-                workdir / "worker.log",
-            ).start()
+            settings = bench_settings(Settings(), broker, redis, 10_000, tag).model_copy(
+                update={"topic_partitions": 4, "broker_fetch_max_wait_ms": wait_ms}
+            )
+            create_settings_topics(broker, settings)
+            worker = start_worker(settings, workdir / "worker.log")
+            port = cast(int, worker.web_port)
             reader = DecisionReader(broker.bootstrap, settings)
             reader.start()
             try:

@@ -60,12 +60,12 @@ def measure(kind: str, n: int, paced_seconds: float, workers: int = 1) -> dict[s
     """Part 1 of the bench with the given kind of worker: its flood and its paced run."""
     from rich.progress import Progress
 
-    from streams import bench, cli
     from streams.settings import Settings
+    from streams.tools import bench, localstack
 
     if kind != "full":
 
-        def start(self: cli.WorkerProcess) -> cli.WorkerProcess:
+        def start(self: localstack.WorkerProcess) -> localstack.WorkerProcess:
             log = self.log_path.open("ab")
             command = [sys.executable, __file__, "--worker", kind, "worker", "-l", "info"]
             self.process = subprocess.Popen(  # noqa: S603  (our own interpreter and file)
@@ -74,7 +74,7 @@ def measure(kind: str, n: int, paced_seconds: float, workers: int = 1) -> dict[s
             log.close()
             return self
 
-        cli.WorkerProcess.start = start  # type: ignore[method-assign]
+        localstack.WorkerProcess.start = start  # type: ignore[method-assign]
     flood = bench.synthetic_items(n, seed=1)
     with Progress() as bar:
         result = bench.run_end_to_end(

@@ -87,8 +87,8 @@ def redis_bytes_per_article(url_bytes: int, id_bytes: int, articles: int = 5000)
     from streams.dedup import index_config
     from streams.fingerprint import fingerprint
     from streams.index import RedisIndex
-    from streams.localstack import start_redis
     from streams.settings import Settings
+    from streams.tools.localstack import start_redis
 
     words = [f"w{i}x" for i in range(5000)]
     rng = random.Random(1)

@@ -41,10 +41,10 @@ async def measure_tree(articles: int, redis_url: str, redis_pid: int) -> dict[st
     """Decide the articles with the ``streams`` package importable now; per-article figures."""
     import redis
 
-    from streams import bench
     from streams.dedup import PrepareConfig, PreparedArticle, index_config, prepare
     from streams.index import RedisIndex
     from streams.settings import Settings
+    from streams.tools import bench
 
     settings = Settings(redis_url=redis_url)
     config = PrepareConfig.from_settings(settings)
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="measurements of each tree (default 2)")
     parser.add_argument("--baseline", metavar="REV", help="also measure streams/ at this git revision")
     options = parser.parse_args()
-    from streams.localstack import start_redis
+    from streams.tools.localstack import start_redis
 
     with tempfile.TemporaryDirectory(prefix="streams-index-call-") as tmp:
         trees = {"working tree": REPO}

@@ -50,7 +50,7 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 
 def write_articles(path: Path, n: int) -> None:
     """The first ``n`` synthetic text articles, one JSON payload a line (made outside callgrind)."""
-    from streams import bench
+    from streams.tools import bench
 
     items = [item for item in bench.synthetic_items(n + n // 10 + 20, seed=1) if not item.is_html][:n]
     path.write_bytes(b"\n".join(item.payload for item in items))

@@ -29,8 +29,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from streams.bench import PRODUCERS, Item, make_producer, paced, process_cpu_seconds
-from streams.localstack import create_topics, start_broker
+from streams.tools.bench import PRODUCERS, Item, make_producer, paced, process_cpu_seconds
+from streams.tools.localstack import create_topics, start_broker
 
 TOPIC = "raw"
 
@@ -41,7 +41,7 @@ def own_cpu_seconds() -> float:
 
 
 def run_bench_producer(kind: str) -> Callable[[str, int, float, bytes], None]:
-    """The bench's own producer class of that kind (``streams.bench.make_producer``), as it paces."""
+    """The bench's own producer class of that kind (``streams.tools.bench.make_producer``), as it paces."""
 
     def run(bootstrap: str, count: int, rate: float, value: bytes) -> None:
         producer = make_producer(kind, bootstrap, TOPIC, linger_ms=5)

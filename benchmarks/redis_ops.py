@@ -2,7 +2,7 @@
 
 The index's script makes about 100 ``redis.call``s per article, most of them one per LSH band. This
 measures the two layouts' calls on their own, on a fresh ``redis-server`` (``start_redis`` of
-``streams.localstack``: a free port, no persistence), as Redis's own time per call (``INFO
+``streams.tools.localstack``: a free port, no persistence), as Redis's own time per call (``INFO
 commandstats``, best of the rounds):
 
 * ``HGET`` (a miss, as most band lookups are) and ``HGET`` + ``HSET`` on 2^17 small hashes of K
@@ -27,7 +27,7 @@ from typing import Any
 
 import redis
 
-from streams.localstack import start_redis
+from streams.tools.localstack import start_redis
 
 HASH_KEYS = 1 << 17
 TABLE_KEYS = 1 << 14

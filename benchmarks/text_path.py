@@ -3,10 +3,10 @@
 Measures CPU microseconds per article (``time.process_time``, best of a few rounds, as ``streams bench``
 part 2 does) on synthetic articles (``generate_stream(n, duplicate_share=0.3)``, HTML pages made from
 fresh originals, as the bench makes them) and on a JSONL file of real articles (read in place). With
-``--baseline REV`` it also loads ``streams/cleaning.py`` and ``streams/fingerprint.py`` as they are at
-that git revision and measures them on the same inputs in the same run, rounds alternated, and counts
-the articles whose outputs differ (every field of ``CleanText`` and ``Fingerprint``, of both the compiled
-and the pure-Python fingerprint; it should be 0)::
+``--baseline REV`` it also loads ``streams/cleaning.py``, ``streams/mojibake.py`` (where it exists) and
+``streams/fingerprint.py`` as they are at that git revision and measures them on the same inputs in the
+same run, rounds alternated, and counts the articles whose outputs differ (every field of ``CleanText``
+and ``Fingerprint``, of both the compiled and the pure-Python fingerprint; it should be 0)::
 
     .venv/bin/python benchmarks/text_path.py                      # 2,000 synthetic + dev.jsonl
     .venv/bin/python benchmarks/text_path.py --baseline HEAD      # the working tree against HEAD
@@ -54,19 +54,25 @@ class Implementation:
 def load_baseline(revision: str, directory: Path) -> Implementation:
     """``streams/cleaning.py`` and ``streams/fingerprint.py`` at ``revision``, as modules of their own.
 
-    The baseline fingerprint module takes ``canonical_url`` from the baseline cleaning module.
+    The baseline fingerprint module takes ``canonical_url`` from the baseline cleaning module, and the
+    baseline cleaning module its encoding repair from ``streams/mojibake.py`` at ``revision`` where that
+    exists.
     """
     modules = {}
-    for name in ("cleaning", "fingerprint"):
-        source = subprocess.run(  # noqa: S603  (git, with a revision given on our own command line)
+    for name in ("mojibake", "cleaning", "fingerprint"):
+        shown = subprocess.run(  # noqa: S603  (git, with a revision given on our own command line)
             ["git", "show", f"{revision}:streams/{name}.py"],  # noqa: S607
             cwd=REPO,
-            check=True,
+            check=name != "mojibake",  # (revisions before it had the encoding repair in cleaning)
             capture_output=True,
             text=True,
-        ).stdout
+        )
+        if shown.returncode != 0:
+            continue
+        source = shown.stdout
         module_name = f"baseline_{name}"
         source = source.replace("from streams.cleaning import", "from baseline_cleaning import")
+        source = source.replace("from streams import mojibake", "import baseline_mojibake as mojibake")
         path = directory / f"{module_name}.py"
         path.write_text(source, encoding="utf-8")
         spec = importlib.util.spec_from_file_location(module_name, path)
@@ -82,7 +88,7 @@ def synthetic_articles(n: int, seed: int) -> tuple[list[RawArticle], list[RawArt
     """Text articles of ``n`` synthetic ones, and HTML pages of ``n`` fresh originals (as streams bench)."""
     import random
 
-    from streams.synthetic import generate_stream, make_copy
+    from streams.tools.synthetic import generate_stream, make_copy
 
     stream = list(generate_stream(n, duplicate_share=0.3, seed=seed))
     rng = random.Random(seed)

@@ -4,5 +4,5 @@
 # Extra arguments go to `streams dev` (see `.venv/bin/streams dev --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh tools
 exec .venv/bin/streams dev "$@"

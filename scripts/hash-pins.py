@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Write hashes/{base,dev,scrapy}.txt from the pins of constraints.txt, for scripts/setup.sh.
+"""Write hashes/{base,tools,dev,scrapy}.txt from the pins of constraints.txt, for scripts/setup.sh.
 
-Each file holds every package one install of streams (without extras, with [dev], with [scrapy])
+Each file holds every package one install of streams (without extras, with [tools], [dev], [scrapy])
 needs, at its constraints.txt version, plus the build requirements (setuptools, wheel), each with
 the sha256 of the file pip picks here (Linux x86_64, CPython 3.11; other platforms need other
 files, so regenerate there), so that setup.sh can install them all with
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = {"base": ".", "dev": ".[dev]", "scrapy": ".[scrapy]"}
+TARGETS = {"base": ".", "tools": ".[tools]", "dev": ".[dev]", "scrapy": ".[scrapy]"}
 # What pyproject's [build-system] asks for; installed first, then the project with --no-build-isolation.
 BUILD_REQUIREMENTS = ("setuptools", "wheel")
 

@@ -20,7 +20,7 @@ fi
 # (and its C core) is built from this checkout afterwards, with the hashed setuptools, not an unchecked
 # isolated build environment.
 lock="hashes/${extras:-base}.txt"
-[ -f "$lock" ] || { echo "no $lock: the extras are dev or scrapy (or none)" >&2; exit 1; }
+[ -f "$lock" ] || { echo "no $lock: the extras are tools, dev or scrapy (or none)" >&2; exit 1; }
 pip() {
   .venv/bin/python -m pip --quiet --disable-pip-version-check "$@" 2>&1 | { grep -vE "^WARNING: Location|^\s*$" || true; }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the monitoring tests use: Prometheus (promtool) and Chromium. redis-server is used
 # when present (the embedded Valkey from PyPI is the fallback). Java (17 or newer) and Maven run the
-# Apache Kafka broker the broker suites also run on (streams/localstack.py fetches its jars). Installs only what is missing, and only
+# Apache Kafka broker the broker suites also run on (streams/tools/localstack.py fetches its jars). Installs only what is missing, and only
 # where apt-get can run as root; elsewhere the tests that need them say so and are skipped.
 set -euo pipefail
 missing=()

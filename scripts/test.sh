@@ -34,7 +34,7 @@ print(f"{len(audited)} of {len(deps)} dependencies audited, {len(found)} known v
 sys.exit(1 if found else 0)
 ' "$audit_status" <<<"$audit_report"
 echo "== Apache Kafka jars"
-time .venv/bin/python -c 'from streams.localstack import kafka_classpath, kafka_version; kafka_classpath(); print("Apache Kafka", kafka_version())'
+time .venv/bin/python -c 'from streams.tools.localstack import kafka_classpath, kafka_version; kafka_classpath(); print("Apache Kafka", kafka_version())'
 # This machine has a C compiler: a missing text core is a build failure here, not a skipped test.
 status=0
 echo "== pytest (broker: tansu)"

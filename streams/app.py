@@ -162,10 +162,3 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     build()
     return _built[name]
-
-
-def main() -> None:
-    """Console script entry point (kept for installs made before it moved): :func:`streams.cli.main`."""
-    from streams.cli import main as cli_main
-
-    cli_main()

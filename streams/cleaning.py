@@ -1,7 +1,11 @@
 """Pure text work: HTML to main text, encoding repair, normalisation, boilerplate, canonical URLs.
 
-Nothing here does I/O. The worker runs :func:`clean_article` (in a time-boxed process pool for
-HTML, see :class:`streams.dedup.Deduplicator`), and the same function serves ``streams dedup``,
+This is the cleaning policy: what is extracted, repaired, removed and normalised, and in which order
+(:func:`clean_article`, :func:`repair_text`). The encoding repair itself, ftfy's result computed
+faster, is :mod:`streams.mojibake`.
+
+Nothing here does I/O. The worker runs :func:`clean_article` (in a time-boxed process pool for HTML,
+see :class:`streams.dedup.Deduplicator`), and the same function serves ``streams dedup``,
 ``streams eval`` and the benchmarks.
 """
 
@@ -14,12 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import ftfy
 import numpy as np
-from ftfy import fixes as ftfy_fixes
-from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
-from ftfy.chardata import CONTROL_CHARS, HTML_ENTITY_RE, LIGATURES, WIDTH_MAP
 from selectolax.lexbor import LexborHTMLParser
+
+from streams import mojibake
 
 try:  # the compiled text core (setup.py builds it where a C compiler is found); fingerprint uses it too
     from streams import _textcore as _textcore  # (re-exported: fingerprint takes it from here)
@@ -164,305 +166,32 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(query), ""))
 
 
-# Characters that ftfy's badness regex needs at least one of to match anything: every alternative of
-# ftfy.badness.BADNESS_RE holds a class drawn only from these categories, or one of these literals.
-# Curly quotes, dashes and bullets ("common" and punctuation) alone never make text "bad".
-_PUNCTUATION_LIKE = ("common", "start_punctuation", "end_punctuation")
-_MOJIBAKE_TRIGGER_CLASS = (
-    "".join(v for k, v in MOJIBAKE_CATEGORIES.items() if k not in _PUNCTUATION_LIKE)
-    + "ŒœÂÃÎÐ×ØÙàÄâó√≈вВГРСβΒΓΞΟā°²³"
-)
-_MOJIBAKE_TRIGGER = re.compile(f"[{_MOJIBAKE_TRIGGER_CLASS}]")
-# The longest text a match of BADNESS_RE spans ("ГўВЂВ.[A-Za-z ]"; checked with the regex parser in
-# tests/unit/test_cleaning_speed_equivalence.py).
-_BADNESS_MAX_WIDTH = 7
-# ftfy.fix_text works on lines, cutting longer ones into segments of this many characters.
-_FTFY_MAX_SEGMENT = ftfy.TextFixerConfig().max_decode_length
-_FTFY_ONLY = frozenset("\x1bÃÂ")  # terminal escapes, and a badness pattern anchored at ^
-_LIGATURE_CHARS = frozenset(map(chr, LIGATURES))
-_WIDTH_CHARS = frozenset(map(chr, WIDTH_MAP))
-_CONTROL_CHARS = frozenset(map(chr, CONTROL_CHARS))
-_C1_CHARS = frozenset(map(chr, range(0x80, 0xA0)))  # ftfy.chardata.C1_CONTROL_RE
-_SURROGATES = frozenset(map(chr, range(0xD800, 0xE000)))  # ftfy.fixes.SURROGATE_RE
-# ftfy's uncurl_quotes as plain replacements (its two regex substitutions cost more than the rest of
-# a pass); tests/unit/test_cleaning_speed_equivalence.py checks this table against ftfy on every code point.
-_CURLY_QUOTES = (
-    ("\u02bc", "'"), ("\u2018", "'"), ("\u2019", "'"), ("\u201a", "'"), ("\u201b", "'"),
-    ("\u201c", '"'), ("\u201d", '"'), ("\u201e", '"'), ("\u201f", '"'),
-)  # fmt: skip
-_CURLY_CHARS = frozenset(curly for curly, _ in _CURLY_QUOTES)
-_LINE_BREAKS = frozenset("\r\u2028\u2029\x85")  # what ftfy.fixes.fix_line_breaks replaces
-# The characters that uncurl_quotes and fix_line_breaks, the fixers common text needs, change.
-_COMMON_TARGETS = _CURLY_CHARS | _LINE_BREAKS
-# The characters that one of the other six fixers changes, or needs to see to change anything (\x1b
-# starts a terminal escape).
-_RARE_TARGETS = _C1_CHARS | _LIGATURE_CHARS | _WIDTH_CHARS | _CONTROL_CHARS | _SURROGATES
-# A text without any of these is left alone by all eight fixers.
-_FIXER_TARGETS = _COMMON_TARGETS | _RARE_TARGETS
-
-
-# Text without any of these characters needs neither ftfy (no mojibake trigger, no Ã/Â/\x1b) nor
-# any fixer but uncurl_quotes and fix_line_breaks: the common case of a pass, found with one scan.
-_UNCOMMON = re.compile(f"[{_MOJIBAKE_TRIGGER_CLASS}{_char_class(_FTFY_ONLY | _RARE_TARGETS)}]")
-# And text without any of these is left alone by all eight fixers too.
-_UNCOMMON_OR_TARGET = re.compile(f"[{_MOJIBAKE_TRIGGER_CLASS}{_char_class(_FTFY_ONLY | _FIXER_TARGETS)}]")
-
-
-def _is_bad(text: str) -> bool:
-    """``ftfy.badness.is_bad(text)``, but only looking where a match can be.
-
-    is_bad runs its large regex over the whole text, which costs a third of a millisecond on an
-    article with a single pound sign. Every match holds a trigger character (see above) and is at
-    most ``_BADNESS_MAX_WIDTH`` long, so it lies within that distance of one: searching the spans
-    around the triggers finds a match exactly when searching the whole text does. ``search(text,
-    pos, endpos)`` looks at the text itself, so ``^`` still only matches at its real start.
-    """
-    start = end = -1  # the span being grown: those around triggers that overlap or touch
-    for trigger in _MOJIBAKE_TRIGGER.finditer(text):
-        position = trigger.start()
-        if position - _BADNESS_MAX_WIDTH + 1 > end:
-            if end != -1 and BADNESS_RE.search(text, start, end) is not None:
-                return True
-            start = max(0, position - _BADNESS_MAX_WIDTH + 1)
-        end = position + _BADNESS_MAX_WIDTH
-    return end != -1 and BADNESS_RE.search(text, start, end) is not None
-
-
-def _uncurl_quotes(text: str) -> str:
-    for curly, straight in _CURLY_QUOTES:
-        if curly in text:
-            text = text.replace(curly, straight)
-    return text
-
-
-def _ftfy_pass(text: str, chars: frozenset[str] | set[str]) -> str:
-    # fix_and_explain's character fixers, in its order; those that would find nothing to change in
-    # `chars` (the characters of the text) are skipped (str.translate is slow on non-ASCII text).
-    if not chars.isdisjoint(_C1_CHARS):
-        text = ftfy_fixes.fix_c1_controls(text)
-    if not chars.isdisjoint(_LIGATURE_CHARS):
-        text = ftfy_fixes.fix_latin_ligatures(text)
-    if not chars.isdisjoint(_WIDTH_CHARS):
-        text = ftfy_fixes.fix_character_width(text)
-    text = _uncurl_quotes(text)
-    text = ftfy_fixes.fix_line_breaks(text)
-    if not chars.isdisjoint(_SURROGATES):
-        text = ftfy_fixes.fix_surrogates(text)
-    text = ftfy_fixes.remove_terminal_escapes(text)
-    if not chars.isdisjoint(_CONTROL_CHARS):
-        text = ftfy_fixes.remove_control_chars(text)
-    return unicodedata.normalize("NFKC", text)
-
-
-# fix_and_explain calls ftfy.fix_encoding(text) without passing its own configuration on: the encoding
-# steps run with the defaults.
-_ENCODING_CONFIG = ftfy.TextFixerConfig(explain=False)
-
-
-def ftfy_fix_text(text: str) -> str:
-    """``ftfy.fix_text(text, normalization="NFKC")``, the same computation with less overhead.
-
-    This is ftfy.fix_text's own loop: the text cut into segments (lines, and at most
-    ``_FTFY_MAX_SEGMENT`` characters), each fixed on its own, HTML entities no longer unescaped from
-    the first segment holding a ``<`` on. Each segment goes to :func:`_fix_segment` instead of
-    ftfy.fix_and_explain. On a mojibake article (where :func:`fix_text_fast` needs ftfy) this is about
-    four times faster: ftfy runs its badness regex over every line several times and all eight
-    fixers on every line, blank ones included. tests/unit/test_cleaning_speed_equivalence.py checks
-    it against ftfy.fix_text.
-    """
-    out = []
-    position = 0
-    unescape = True  # fix_text's unescape_html="auto", until a segment holds "<"
-    while position < len(text):
-        end = text.find("\n", position) + 1 or len(text)
-        end = min(end, position + _FTFY_MAX_SEGMENT)
-        segment = text[position:end]
-        if unescape and "<" in segment:
-            unescape = False
-        out.append(_fix_segment(segment, unescape))
-        position = end
-    return "".join(out)
-
-
-def _fix_segment(text: str, unescape: bool) -> str:
-    """``ftfy.fix_and_explain(text, config).text`` for fix_text's configuration (NFKC, no explanation).
-
-    The same loop (unescape, fix the encoding, the eight fixers, NFKC, until a pass changes
-    nothing), with what a step would do without effect skipped: unescaping text without ``&`` (every
-    entity starts with one), the encoding steps on text that ftfy's first test leaves alone, and the
-    fixers that find none of their characters (:func:`_ftfy_pass`).
-
-    A pass is not run when it would change nothing: on NFKC text (ASCII, or what a pass returns)
-    with nothing to unescape and none of the characters of ``_UNCOMMON_OR_TARGET`` (no mojibake
-    trigger, so not ``is_bad``, and nothing for a fixer). That is most lines of a mojibake article
-    (the blank and the plain ones), and the confirming second pass of the others.
-    """
-    normalised = text.isascii()  # whether NFKC leaves `text` as it is
-    while True:
-        if normalised and not (unescape and "&" in text) and _UNCOMMON_OR_TARGET.search(text) is None:
-            return text
-        original = text
-        if unescape and "&" in text:
-            text = ftfy_fixes.unescape_html(text)
-        text = _fix_encoding(text)
-        text = _ftfy_pass(text, set(text))
-        if text == original:
-            return text
-        normalised = True  # _ftfy_pass ends with NFKC
-
-
-def _fix_encoding(text: str) -> str:
-    """``ftfy.fix_encoding(text)``: ftfy's encoding steps until one changes nothing.
-
-    A step returns ASCII text, and text that is not ``is_bad``, unchanged before anything else (its
-    first test; ``chardata.possible_encoding(text, "ascii")`` is ``text.isascii()``), so such text is
-    not handed to it, and :func:`_is_bad` answers for is_bad faster. The step itself is ftfy's
-    (private, but ftfy has no public single step; ftfy.fix_encoding would run is_bad over the whole
-    fixed line once more, the expensive part).
-    """
-    while not text.isascii() and _is_bad(text):
-        fixed = ftfy._fix_encoding_one_step_and_explain(text, _ENCODING_CONFIG).text
-        if fixed == text:
-            break
-        text = fixed
-    return text
-
-
-def fix_text_fast(text: str) -> str:
-    """``ftfy.fix_text(text, normalization="NFKC")``, about ten times faster on text without mojibake.
-
-    ftfy works line by line, and on each line loops (unescape HTML, fix the encoding, eight
-    character fixers, NFKC) until nothing changes. When the text has no HTML entity (nothing to
-    unescape), no escape character, and ftfy's own ``is_bad`` finds no mojibake in it, the first two steps do
-    nothing; the rest are per-character maps, and NFKC never reaches across a newline, so the loop
-    can run over the whole text at once with the same result. ``Ã``/``Â`` are excluded because one
-    of ftfy's badness patterns is anchored at the start of a line. Anything else goes to ftfy's own
-    line-by-line computation (:func:`ftfy_fix_text`); tests/unit/test_fast_paths.py and
-    tests/unit/test_cleaning_speed_equivalence.py check both agree.
-
-    Most texts only need their quotes uncurled. For them one regex scan (``_UNCOMMON``) stands in
-    for the checks and the fixers that would find nothing to do. The loop only stops once a pass
-    changes nothing, but that second pass can be proved idle instead of run: NFKC output is
-    NFKC-normalised, so only the fixers could change it, and a scan (``_UNCOMMON_OR_TARGET``) shows
-    they have nothing to act on, or, when NFKC changed nothing, the pass itself does.
-    """
-    current = text
-    normalised = False  # whether `current` came out of NFKC (a pass), so NFKC leaves it as it is
-    while True:
-        if len(current) > _FTFY_MAX_SEGMENT or (
-            "&" in current and HTML_ENTITY_RE.search(current) is not None
-        ):
-            return ftfy_fix_text(text)  # ftfy cuts such a line / unescapes
-        if normalised and _UNCOMMON_OR_TARGET.search(current) is None:
-            return current  # the checks below pass and _ftfy_pass(current) == current
-        if _UNCOMMON.search(current) is None:
-            # No trigger (so not is_bad), no Ã/Â/\x1b, and the six other fixers have nothing to do.
-            fixed = ftfy_fixes.fix_line_breaks(_uncurl_quotes(current))
-            normalised_fixed = unicodedata.normalize("NFKC", fixed)
-            if normalised_fixed == fixed:
-                # The usual end, without another scan: `fixed` is `current` with straight quotes and
-                # plain line breaks, so it has no uncommon character either, no fixer target, and no
-                # HTML entity (only characters outside entities were replaced, by others outside).
-                return fixed
-            fixed = normalised_fixed
-        else:
-            chars = set(current)
-            if not _FTFY_ONLY.isdisjoint(chars) or _is_bad(current):
-                return ftfy_fix_text(text)
-            if normalised and chars.isdisjoint(_FIXER_TARGETS):
-                return current  # as above: no fixer has anything to change
-            fixed = _ftfy_pass(current, chars)
-        if fixed == current:
-            return fixed
-        current, normalised = fixed, True
-
-
-# Text with none of these characters takes fix_text_fast's common branch, and has no invisible or
-# control character for repair_text to remove: one scan for both.
-_UNCOMMON_OR_INVISIBLE = re.compile(f"[{_UNCOMMON.pattern[1:-1]}{_INVISIBLE_OR_CONTROL.pattern[1:-1]}]")
-# The ASCII characters it does not match (all but controls): see _has_uncommon_or_invisible.
-_ASCII_NOT_UNCOMMON_OR_INVISIBLE = bytes(c for c in range(128) if not _UNCOMMON_OR_INVISIBLE.match(chr(c)))
-
-
-def _has_uncommon_or_invisible(text: str) -> bool:
-    """``_UNCOMMON_OR_INVISIBLE.search(text) is not None``, the pattern run over the few characters it
-    could match.
-
-    Deleting the bytes of the ASCII characters the pattern never matches from the UTF-8 text leaves
-    the other characters whole (every byte of a character outside ASCII is 0x80 or more) and in
-    order; two byte-table operations and a search of what is left cost half the search of the text.
-    Text with many characters outside ASCII (another script) is searched as it is: little would be left out.
-    """
-    raw = text.encode("utf-8", "surrogatepass")
-    if len(raw) - len(text) > len(text) // 8:
-        return _UNCOMMON_OR_INVISIBLE.search(text) is not None
-    rest = raw.translate(None, _ASCII_NOT_UNCOMMON_OR_INVISIBLE)
-    return bool(rest) and _UNCOMMON_OR_INVISIBLE.search(rest.decode("utf-8", "surrogatepass")) is not None
+# What repair_text deletes and what it turns into a space (the encoding repair keeps both), and the two
+# as one character class for the scan of the common text.
+_INVISIBLE_OR_CONTROL_CLASS = _INVISIBLE_OR_CONTROL.pattern[1:-1]
 
 
 def repair_text(text: str) -> str:
-    """Fix mojibake and odd Unicode, then normalise to NFKC with plain spaces and no invisibles."""
-    if (
-        len(text) <= _FTFY_MAX_SEGMENT
-        and not _has_uncommon_or_invisible(text)
-        and ("&" not in text or HTML_ENTITY_RE.search(text) is None)
-    ):
-        # The usual case, done in one pass: fix_text_fast's first checks pass and it takes its common
-        # branch, which ends here when NFKC changes nothing. Its result is the text with straight quotes
-        # and "\n" line breaks only, so it holds no invisible or control character either, and is NFKC:
-        # the rest of this function would change nothing.
-        fixed = ftfy_fixes.fix_line_breaks(_uncurl_quotes(text))
-        if unicodedata.normalize("NFKC", fixed) == fixed:
-            return fixed
-    text = fix_text_fast(text)
+    """Repair the encoding, drop invisible characters, make control characters spaces; NFKC.
+
+    In this order: ftfy's repair (mojibake such as ``â€œ``, curly quotes, odd line breaks, ligatures,
+    full width, NFKC: :func:`streams.mojibake.fix_text`, ftfy.fix_text's result computed faster); zero
+    width, bidi and other invisible characters deleted; control characters made spaces; the lone lead
+    characters of lost UTF-8 sequences neutralised (``yearâs`` becomes ``year's``:
+    :func:`streams.mojibake.repair_lost_sequences`); NFKC once more for what the steps between changed.
+    """
+    # The usual text needs its quotes uncurled and nothing else: one scan finds it, and finds too that
+    # it has nothing invisible or control (and no â/Ã/Â); the result is NFKC, so the steps below would
+    # change nothing.
+    common = mojibake.fix_common_text(text, also_absent=_INVISIBLE_OR_CONTROL_CLASS)
+    if common is not None:
+        return common
+    text = mojibake.fix_text(text)
     # Usually there is nothing to remove: one scan then replaces two substitutions, which scan too.
     if _INVISIBLE_OR_CONTROL.search(text) is not None:
         text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
-    if not _LOST_LEADS.isdisjoint(text):
-        text = repair_lost_sequences(text)
+    text = mojibake.repair_lost_sequences(text)
     return unicodedata.normalize("NFKC", text)
-
-
-# The first character of a UTF-8 sequence read as Windows-1252 (’ “ ” – — … start with â, é è à ç with Ã,
-# a no-break space and £ ° with Â) whose other bytes were lost on the way, so ftfy cannot rebuild the
-# character: `yearâs`, `âthe most importantâ`. What may be left of the lost bytes (Windows-1252's
-# characters for 0x80-0x9f) goes with it.
-_LOST_LEADS = frozenset("âÃÂ")
-_LOST_TAIL = "".join(sorted({bytes([b]).decode("cp1252", "ignore") for b in range(0x80, 0xA0)} - {""}))
-_LOST_CONTRACTION = re.compile(f"(?<=[A-Za-z])[âÃÂ][{re.escape(_LOST_TAIL)}]*(?=(?:s|t|re|m|ll|ve|d)\\b)")
-# At a word's edge: not both after and before a letter (`château`, `SÃO` keep theirs).
-_LOST_AT_EDGE = re.compile(
-    f"(?<![^\\W\\d_])[âÃÂ][{re.escape(_LOST_TAIL)}]*|[âÃÂ][{re.escape(_LOST_TAIL)}]*(?![^\\W\\d_])"
-)
-# Text where more than this share of the letters are other letters outside ASCII is taken to be
-# written in a language that uses â, ã or Ã legitimately (French, Portuguese, Romanian, Vietnamese...
-# have several in a hundred letters; English with a lost apostrophe has next to none) and is left alone.
-_LOST_MAX_FOREIGN_SHARE = 0.01
-_LOST_MIN_LETTERS = 500
-
-
-def repair_lost_sequences(text: str) -> str:
-    """Neutralise the lone lead characters of UTF-8 sequences whose other bytes were lost.
-
-    ``yearâs`` becomes ``year's`` (an apostrophe before s, t, re, m, ll, ve, d ending a word) and a lone
-    ``â`` at the edge of a word (a lost opening or closing quote) becomes a space, so that the words
-    around it are words again; the latter only in a long text or one where such apostrophes were found.
-    Only in text with almost no other letter outside ASCII: ``château``, ``São`` and a French or
-    Portuguese text keep their letters.
-    """
-    letters = foreign = 0
-    for char in text:
-        if char.isalpha():
-            letters += 1
-            if not char.isascii() and char not in _LOST_LEADS:
-                foreign += 1
-    if foreign > _LOST_MAX_FOREIGN_SHARE * letters:
-        return text
-    text, contractions = _LOST_CONTRACTION.subn("'", text)
-    # A lone lead at a word's edge alone is no proof in a short text (a French title, `L'âge d'or`).
-    if contractions == 0 and letters < _LOST_MIN_LETTERS:
-        return text
-    return _LOST_AT_EDGE.sub(" ", text)
 
 
 def normalise_lines(text: str, *, nfkc: bool = False) -> list[str]:

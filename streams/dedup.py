@@ -29,7 +29,8 @@ from streams.chrome import (
     strip_chrome,
 )
 from streams.cleaning import canonical_url, clean_article, html_budget_problem
-from streams.fingerprint import Fingerprint, FingerprintParams, Rule, article_id_for, fingerprint, url_host
+from streams.fingerprint import Fingerprint, Rule, article_id_for, fingerprint, url_host
+from streams.fingerprint_params import FingerprintParams
 from streams.index import Index, IndexConfig, IndexVerdict
 from streams.models import (
     NO_POSITION,

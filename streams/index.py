@@ -70,7 +70,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from streams.chrome import ChromeConfig, PageBlocks, chrome_args
 from streams.errors import IndexAuthFailed, IndexReset, IndexUnavailable
-from streams.fingerprint import Fingerprint, FingerprintParams, Rule, title_sketch
+from streams.fingerprint import Fingerprint, Rule, title_sketch
+from streams.fingerprint_params import FingerprintParams
 
 T = TypeVar("T")
 LAYOUT_VERSION = "v4"

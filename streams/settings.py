@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams.fingerprint import FingerprintParams
+from streams.fingerprint_params import FingerprintParams
 from streams.models import Status
 
 ShingleKind = Literal["word", "char"]

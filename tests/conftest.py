@@ -19,17 +19,18 @@ from typing import Any
 
 import pytest
 
-from streams.localstack import (
+from streams.settings import Settings
+from streams.tools.localstack import (
     BROKER_KINDS,
     BrokerKind,
     BrokerProcess,
     RedisProcess,
-    create_topics,
-    free_port,
+    WorkerProcess,
+    create_settings_topics,
     start_broker,
     start_redis,
+    start_worker,
 )
-from streams.settings import Settings
 
 _counter = itertools.count()
 
@@ -91,9 +92,7 @@ def settings_factory(broker: BrokerProcess, redis_url: str) -> Callable[..., Set
 
     def factory(**overrides: Any) -> Settings:
         settings = make_settings(broker, redis_url, **overrides)
-        create_topics(
-            broker.bootstrap, [settings.topic_raw, *settings.output_topics], settings.topic_partitions
-        )
+        create_settings_topics(broker, settings)
         return settings
 
     return factory
@@ -107,17 +106,10 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
 @pytest.fixture
 def worker_factory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """Start ``streams worker`` processes for settings; every one is stopped after the test."""
-    import os
-
-    from streams.cli import WorkerProcess
-
     started: list[WorkerProcess] = []
 
     def start(settings: Settings, name: str = "worker", **extra_env: str) -> WorkerProcess:
-        env = dict(os.environ)
-        env.update(settings_env(settings, STREAMS_WEB_PORT=str(free_port()), PYTHONUNBUFFERED="1"))
-        env.update(extra_env)
-        proc = WorkerProcess(env, tmp_path / f"{name}-{len(started)}.log").start()
+        proc = start_worker(settings, tmp_path / f"{name}-{len(started)}.log", **extra_env)
         started.append(proc)
         return proc
 
@@ -144,7 +136,7 @@ def read_outputs(
 
     With ``settle``, keep reading that many more seconds to catch decisions beyond the expected count.
     """
-    from streams.localdev import read_decisions
+    from streams.tools.localdev import read_decisions
 
     decisions = read_decisions(settings, broker.bootstrap, expected, timeout)
     if settle:

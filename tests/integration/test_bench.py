@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.bench import e2e_key
+from streams.tools.bench import e2e_key
 from tests.conftest import session_broker_kind
 
 pytestmark = pytest.mark.integration

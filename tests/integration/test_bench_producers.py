@@ -8,8 +8,8 @@ import uuid
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from streams.bench import PRODUCERS, Item, make_producer
-from streams.localstack import BrokerProcess, create_topics
+from streams.tools.bench import PRODUCERS, Item, make_producer
+from streams.tools.localstack import BrokerProcess, create_topics
 
 pytestmark = pytest.mark.integration
 

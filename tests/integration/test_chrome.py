@@ -15,7 +15,7 @@ from streams.dedup import Deduplicator, chrome_config, index_config
 from streams.index import RedisIndex
 from streams.models import Decision, SourcePosition
 from streams.settings import Settings
-from streams.synthetic import (
+from streams.tools.synthetic import (
     generate_story,
     make_site_template,
     render_template_page,

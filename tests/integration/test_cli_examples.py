@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from streams.cli import sample_path
-from streams.localstack import create_topics, start_redis
+from streams.tools.localstack import create_topics, start_redis
 from tests.commands import streams
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,6 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from streams.bench import random_fingerprints
 from streams.cleaning import clean_article
 from streams.cli import read_jsonl_lines, sample_path
 from streams.dedup import index_config
@@ -20,6 +19,7 @@ from streams.errors import IndexReset
 from streams.fingerprint import Fingerprint, fingerprint, shares_a_band, verify
 from streams.index import BUCKET_BYTES, BUCKET_SLOTS, BUCKETS_PER_KEY, SLOT_BYTES, RedisIndex
 from streams.settings import Settings
+from streams.tools.bench import random_fingerprints
 from tests.conftest import make_settings
 from tests.unit.test_hard_cases import EDITED, EXCERPT, SAME_EVENT, SPUN, UNRELATED, WIRE
 

@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams import synthetic
 from streams.chrome import ChromeConfig, PageBlocks
 from streams.cli import read_jsonl_lines, sample_path
 from streams.dedup import Deduplicator, PrepareConfig, PreparedArticle, index_config, prepare
@@ -29,6 +28,7 @@ from streams.fingerprint import Fingerprint
 from streams.index import Index, IndexConfig, IndexVerdict, RedisIndex
 from streams.memory_index import MemoryIndex
 from streams.models import NO_POSITION, Decision
+from streams.tools import synthetic
 from tests.conftest import make_settings
 from tests.index_scenarios import SCENARIOS
 from tests.index_scenarios import config as scenario_config

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from streams.localstack import BrokerProcess, create_topics, free_port, kafka_tool, start_redis
+from streams.tools.localstack import BrokerProcess, create_topics, free_port, kafka_tool, start_redis
 from tests.conftest import article, make_settings, produce, session_broker_kind
 from tests.monitoring.support import http_get, metric_values, wait_until
 

@@ -13,8 +13,8 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from streams.fingerprint import article_id_for
-from streams.localstack import BrokerProcess, create_topics
 from streams.scrapy_pipeline import StreamsPipeline
+from streams.tools.localstack import BrokerProcess, create_topics
 
 pytestmark = pytest.mark.integration
 

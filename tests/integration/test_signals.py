@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from streams.localstack import create_topics, free_port, start_broker, start_redis
+from streams.tools.localstack import create_topics, free_port, start_broker, start_redis
 from tests.conftest import make_settings, settings_env
 
 pytestmark = pytest.mark.integration

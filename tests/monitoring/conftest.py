@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from streams.localstack import BrokerProcess, RedisProcess, create_topics, free_port
-from tests.conftest import make_settings, settings_env
+from streams.tools.localstack import (
+    BrokerProcess,
+    RedisProcess,
+    create_settings_topics,
+    free_port,
+    start_worker,
+)
+from tests.conftest import make_settings
 from tests.monitoring.support import (
     PROMETHEUS,
     PROMTOOL,
@@ -32,7 +37,7 @@ def monitored_stack(
         redis_backoff_cap_seconds=1.0,
         redis_retries=1,
     )
-    create_topics(broker.bootstrap, [settings.topic_raw, *settings.output_topics], settings.topic_partitions)
+    create_settings_topics(broker, settings)
     web_port = free_port()
     prometheus = None
     if PROMETHEUS and PROMTOOL:
@@ -40,11 +45,7 @@ def monitored_stack(
         prometheus.workdir.mkdir()
         prometheus.start()
 
-    from streams.cli import WorkerProcess
-
-    env = dict(os.environ)
-    env.update(settings_env(settings, STREAMS_WEB_PORT=str(web_port), PYTHONUNBUFFERED="1"))
-    worker = WorkerProcess(env, workdir / "worker.log").start()
+    worker = start_worker(settings, workdir / "worker.log", web_port=web_port)
     stack = MonitoredStack(f"http://127.0.0.1:{web_port}", worker.log_path, prometheus)
     try:
         run_scenario(stack, broker, settings.topic_raw, redis)

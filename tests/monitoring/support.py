@@ -26,8 +26,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.localstack import BrokerProcess, RedisProcess, free_port
-from streams.synthetic import generate_stream
+from streams.tools.localstack import BrokerProcess, RedisProcess, free_port
+from streams.tools.synthetic import generate_stream
 from tests.conftest import produce
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,8 +21,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
-from streams.localstack import BrokerProcess, create_topics
 from streams.settings import Settings
+from streams.tools.localstack import BrokerProcess, create_topics
 from tests.conftest import make_settings
 from tests.reliability.invariants import Output, Report, Sent, check, decode_output, expected_id
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from streams.synthetic import ALL_COPY_KINDS, generate_stream
+from streams.tools.synthetic import ALL_COPY_KINDS, generate_stream
 from tests.reliability.conftest import (
     Decisions,
     Sender,

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from streams.synthetic import generate_story, make_copy, make_original
+from streams.tools.synthetic import generate_story, make_copy, make_original
 from tests.reliability.conftest import Decisions, Sender, labelled, report, samples, wait_for
 from tests.reliability.invariants import expected_id
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from streams.synthetic import generate_stream
+from streams.tools.synthetic import generate_stream
 from tests.reliability.conftest import Decisions, Sender, labelled, metric, report, wait_for
 
 pytestmark = pytest.mark.reliability

@@ -13,8 +13,8 @@ import streams
 from streams.dedup import index_config
 from streams.errors import IndexUnavailable
 from streams.index import RedisIndex
-from streams.localstack import start_redis
 from streams.settings import Settings
+from streams.tools.localstack import start_redis
 from tests.reliability.conftest import Decisions, Sender, log_text, report, settings_with_redis
 
 pytestmark = pytest.mark.reliability

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from streams.localstack import start_redis
-from streams.synthetic import ALL_COPY_KINDS, generate_stream
+from streams.tools.localstack import start_redis
+from streams.tools.synthetic import ALL_COPY_KINDS, generate_stream
 from tests.reliability.conftest import (
     Decisions,
     Sender,

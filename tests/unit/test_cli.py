@@ -16,8 +16,8 @@ import pytest
 from pydantic import ValidationError
 
 from streams.cli import sample_path, settings_error_lines
-from streams.localstack import free_port
 from streams.settings import Settings, redacted_url
+from streams.tools.localstack import free_port
 from tests.commands import streams
 
 CLOSED = "127.0.0.1:1"  # nothing listens on port 1: connections are refused at once

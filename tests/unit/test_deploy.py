@@ -179,7 +179,7 @@ def test_kafka_is_single_node_kraft_without_auto_create_and_takes_the_largest_ar
 def test_compose_runs_the_kafka_the_tests_run_with_the_same_settings():
     """docker-compose.yml's Kafka image is the version of deploy/kafka/pom.xml (the tests' broker with
     STREAMS_TEST_BROKER=kafka, docs/deploy.md names it), and every setting both give is the same."""
-    from streams.localstack import KAFKA_SETTINGS, kafka_version
+    from streams.tools.localstack import KAFKA_SETTINGS, kafka_version
 
     services = compose()["services"]
     version = kafka_version()
@@ -237,10 +237,14 @@ def test_every_mounted_file_exists():
 
 
 def test_dockerfile_installs_pinned_and_runs_as_a_non_root_user():
-    """The image installs with the constraints, runs `streams worker` as a non-root user, checks health."""
-    text = DOCKERFILE.read_text(encoding="utf-8")
+    """The image installs the hashed pins (the service's, not the tools'), then streams itself without
+    fetching anything more; runs `streams worker` as a non-root user; checks health."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text(encoding="utf-8"))
     assert "FROM python:3.11-slim" in text
-    assert "pip install -c constraints.txt ." in text
+    assert "COPY hashes/base.txt ./hashes/base.txt" in text
+    assert "pip install --require-hashes --no-deps -r hashes/base.txt" in text
+    assert "pip install --no-deps --no-build-isolation ." in text
+    assert "-c constraints.txt" not in text  # an unhashed install would bypass the check
     final = dockerfile_instructions()
     users = [args for op, args in final if op == "USER"]
     assert users, "the final stage has no USER"

@@ -8,11 +8,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from streams import synthetic
 from streams.dedup import Deduplicator, index_config
 from streams.memory_index import MemoryIndex
 from streams.models import NO_POSITION, Decision, DuplicateArticle, Rejection, UniqueArticle
 from streams.settings import Settings
+from streams.tools import synthetic
 from tests.conftest import make_settings
 from tests.unit.test_hard_cases import EDITED, SAME_EVENT, UNRELATED, WIRE
 

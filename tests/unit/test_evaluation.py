@@ -1,10 +1,10 @@
-"""streams/evaluation.py, which produces the README's quality figures, on hand-computed cases."""
+"""streams/tools/evaluation.py, which produces the README's quality figures, on hand-computed cases."""
 
 from __future__ import annotations
 
 import pytest
 
-from streams.evaluation import (
+from streams.tools.evaluation import (
     NaivePipeline,
     Outcome,
     PageScore,
@@ -16,7 +16,7 @@ from streams.evaluation import (
     score,
     score_page,
 )
-from streams.synthetic import generate_stream
+from streams.tools.synthetic import generate_stream
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from streams.evaluation import PageScore, extraction_scores, score_page, word_ngrams
 from streams.models import DuplicateArticle, UniqueArticle
-from streams.pages import pair_report, same_text_groups
+from streams.tools.evaluation import PageScore, extraction_scores, score_page, word_ngrams
+from streams.tools.pages import pair_report, same_text_groups
 
 
 def test_word_ngrams_are_a_multiset_of_word_runs():

@@ -10,9 +10,9 @@ import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams import cleaning, fingerprint
+from streams import cleaning, fingerprint, mojibake
 from streams.models import _MAX_NESTING, Rejection, parse_article
-from streams.synthetic import generate_stream
+from streams.tools.synthetic import generate_stream
 
 # Characters that exercise every branch: mojibake pieces, entities, quotes, ligatures, full width,
 # controls, line separators, the letters that case-fold to ASCII, digits and non-Latin letters.
@@ -49,16 +49,16 @@ def reference_minhash(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarra
 
 
 def test_fast_ftfy_equals_ftfy_on_articles():
-    """fix_text_fast returns ftfy.fix_text(..., NFKC) on real-looking articles, mojibake copies included."""
+    """mojibake.fix_text is ftfy.fix_text(..., NFKC) on real-looking articles, mojibake copies included."""
     for text in CORPUS:
-        assert cleaning.fix_text_fast(text) == ftfy.fix_text(text, normalization="NFKC")
+        assert mojibake.fix_text(text) == ftfy.fix_text(text, normalization="NFKC")
 
 
 @settings(max_examples=400, deadline=None)
 @given(tricky_text)
 def test_fast_ftfy_equals_ftfy_on_tricky_text(text):
-    """fix_text_fast agrees with ftfy on text made of the characters its shortcut reasons about."""
-    assert cleaning.fix_text_fast(text) == ftfy.fix_text(text, normalization="NFKC")
+    """mojibake.fix_text agrees with ftfy on text made of the characters its shortcut reasons about."""
+    assert mojibake.fix_text(text) == ftfy.fix_text(text, normalization="NFKC")
 
 
 #: One line per alternative of the boilerplate pattern, in its order.

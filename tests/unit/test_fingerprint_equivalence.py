@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from streams import cleaning, fingerprint
 from streams.fingerprint import Fingerprint, FingerprintParams
-from streams.synthetic import generate_stream
+from streams.tools.synthetic import generate_stream
 
 PARAMS = FingerprintParams()
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from streams import synthetic
 from streams.cli import sample_path
+from streams.tools import synthetic
 from tests.commands import streams
 
 

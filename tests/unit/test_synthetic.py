@@ -9,8 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from streams import synthetic
-from streams.synthetic import (
+from streams.tools import synthetic
+from streams.tools.synthetic import (
     ALL_COPY_KINDS,
     LABEL_KINDS,
     SAMPLE_PATH,
@@ -74,7 +74,7 @@ def test_sample_file_has_every_kind() -> None:
     assert SAMPLE_PATH.stat().st_size < 1_000_000
     assert all(counts[kind] >= 4 for kind in ALL_COPY_KINDS), counts
     assert counts["same_event"] >= 6
-    assert articles == sample_articles(), "run `python -m streams.synthetic` to refresh the sample"
+    assert articles == sample_articles(), "run `python -m streams.tools.synthetic` to refresh the sample"
 
 
 def test_records_have_the_contract_fields() -> None:

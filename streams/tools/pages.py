@@ -2,7 +2,7 @@
 
 ``streams eval --pages FILE`` runs both. A pages file is JSONL (optionally gzipped) with ``html`` and
 ``expected_text`` on each line, as ``shared/data/pages.jsonl.gz``. Extraction is scored with
-:func:`streams.evaluation.score_page`; the pair check sends each page twice through the real engine (its
+:func:`streams.tools.evaluation.score_page`; the pair check sends each page twice through the real engine (its
 expected text under one URL, its HTML under another) and counts the pairs found and the false links.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from streams.cleaning import clean_article
-from streams.evaluation import ExtractionScores, PageScore, extraction_scores, score_page, word_ngrams
 from streams.models import Decision, DuplicateArticle, Rejection
+from streams.tools.evaluation import ExtractionScores, PageScore, extraction_scores, score_page, word_ngrams
 
 Extractor = Callable[[str], str]
 

@@ -8,7 +8,7 @@ named entities (people, organisations, places, numbers, dates) and inline word a
 Template syntax: ``{SLOT}`` is replaced with an entity of the story, ``[a|b|c]`` with one of the
 alternatives (an alternative may itself hold slots, and may be empty).
 
-Run ``python -m streams.synthetic`` from the project root to rewrite the bundled sample
+Run ``python -m streams.tools.synthetic`` from the project root to rewrite the bundled sample
 ``streams/data/sample_articles.jsonl`` (about 120 articles, seed 2026).
 """
 
@@ -2482,7 +2482,7 @@ def write_jsonl(articles: Iterator[Article] | Sequence[Article], path: Path) -> 
 
 
 #: Where :func:`main` writes the bundled sample.
-SAMPLE_PATH: Final = Path(__file__).resolve().parent / "data" / "sample_articles.jsonl"
+SAMPLE_PATH: Final = Path(__file__).resolve().parents[1] / "data" / "sample_articles.jsonl"
 SAMPLE_SIZE: Final = 120
 SAMPLE_SEED: Final = 2026
 

@@ -22,23 +22,26 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
+from streams.cli import progress, read_jsonl_lines, strip_labels
 from streams.client import ArticleProducer
-from streams.localstack import (
+from streams.settings import Settings
+from streams.tools.localstack import (
     BrokerKind,
     BrokerProcess,
     RedisProcess,
-    create_topics,
-    free_port,
+    WorkerProcess,
+    create_settings_topics,
+    stack_settings,
     start_broker,
     start_redis,
+    start_worker,
 )
-from streams.settings import Settings
 
 
 @dataclass
@@ -96,8 +99,6 @@ def local_stack(
     Without ``workdir`` the logs go to a new ``streams-dev-*`` folder in the temporary directory,
     removed on a clean exit (Ctrl-C included) and kept, its path printed on stderr, on a failure.
     """
-    from streams.cli import WorkerProcess, worker_env
-
     own_dir = workdir is None
     root = Path(tempfile.mkdtemp(prefix="streams-dev-")) if workdir is None else workdir
     root.mkdir(parents=True, exist_ok=True)
@@ -111,27 +112,24 @@ def local_stack(
         redis = start_redis(root)
         started.append(redis)
         check_interrupt()
-        names = [settings.topic_raw, *settings.output_topics]
         # One partition per worker: with one worker, articles are decided in the order they were
         # published, so the canonical article of each story is the one published first.
-        partitions = workers if partitions is None else partitions
-        create_topics(broker.bootstrap, names, partitions)
+        stack = stack_settings(
+            settings,
+            broker,
+            redis,
+            topic_partitions=workers if partitions is None else partitions,
+            broker_session_timeout_seconds=6.0,
+            log_format="json",
+        )
+        create_settings_topics(broker, stack)
         procs, ports = [], []
         for n in range(workers):
-            port = free_port()
-            env = worker_env(
-                settings,
-                broker.url,
-                redis.url,
-                port,
-                STREAMS_BROKER_SESSION_TIMEOUT_SECONDS="6",
-                STREAMS_TOPIC_PARTITIONS=str(partitions),
-            )
             check_interrupt()
-            proc = WorkerProcess(env, root / f"worker-{n}.log").start()
+            proc = start_worker(stack, root / f"worker-{n}.log")
             started.append(proc)
             procs.append(proc)
-            ports.append(port)
+            ports.append(cast(int, proc.web_port))
         yield LocalStack(root, broker, redis, procs, ports)
     except KeyboardInterrupt:
         raise
@@ -160,8 +158,6 @@ _running: list[list[Any]] = []
 def kill_all(processes: list[Any]) -> None:
     """SIGKILL every process (a worker with its process group) at once: signals only, no waiting, so it
     is safe in a signal handler whatever the main thread is doing."""
-    from streams.cli import WorkerProcess
-
     for proc in processes:
         pid = _pid(proc)
         if pid is None:
@@ -186,7 +182,6 @@ def stop_all(started: list[Any]) -> None:
     A Ctrl-C, SIGTERM or SIGHUP meanwhile kills everything at once (SIGKILL; a worker with its process
     group), so a second Ctrl-C ends ``streams dev`` without waiting.
     """
-    from streams.cli import WorkerProcess
 
     def force(signum: int, frame: Any) -> None:
         kill_all(started)
@@ -244,7 +239,7 @@ def interruptible(grace: float = STOP_GRACE_SECONDS) -> Iterator[None]:
     signal kills every process the local stacks started at once. If the stop still takes more than
     ``grace`` seconds, a timer thread kills what is left and exits.
     """
-    from streams import localstack
+    from streams.tools import localstack
 
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -375,8 +370,6 @@ def run_dev(
     Ctrl-C, SIGTERM and SIGHUP stop it and everything it started (exit 128 + the signal); a second one
     while it stops kills what is left at once.
     """
-    from streams.cli import read_jsonl_lines
-
     lines = read_jsonl_lines(input_path)
     if with_bad_inputs:
         lines += list(DEMO_BAD_INPUTS)
@@ -400,8 +393,6 @@ def _run_dev(
     console: Console,
     broker_kind: BrokerKind,
 ) -> None:
-    from streams.cli import progress, strip_labels
-
     inputs = [_input_record(line) for line in lines]
     console.print(f"[bold]streams dev[/bold]: {len(inputs)} articles from {input_path}")
     console.print("starting broker, Redis and worker(s) ...")

