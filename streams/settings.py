@@ -227,7 +227,12 @@ class Settings(BaseSettings):
 
     @property
     def output_topic_by_status(self) -> dict[Status, str]:
-        """The routing table: the output topic of a decision, by its ``status``."""
+        """The routing table: the output topic of a decision, by its ``status``.
+
+        A new output is a status in :data:`streams.models.Status` with its record, a topic setting and a
+        row here: the worker publishes to it and counts it (``outcome`` label), the status page's JSON
+        lists it, and the tools create its topic (:attr:`output_topics`).
+        """
         return {
             "unique": self.topic_unique,
             "duplicate": self.topic_duplicates,
