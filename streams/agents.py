@@ -340,6 +340,9 @@ class DedupWorker:
                 if self.stopping.is_set():
                     continue
                 done = asyncio.get_running_loop().create_future()
+                # A batch abandoned while stopping fails this with WorkerStopping; when no later batch
+                # awaits it, marking it retrieved keeps asyncio from logging it as an error at exit.
+                done.add_done_callback(_retrieve)
                 task: asyncio.Future[None] = asyncio.ensure_future(
                     finish_and_ack(events, prepared, indexed, done)
                 )
@@ -437,6 +440,11 @@ class DedupWorker:
                     "publishing decisions failed, retrying", extra={"attempt": attempt, "error": repr(exc)}
                 )
                 await self._pause(self._backoff(attempt))
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _reason(exc: BaseException) -> str:
