@@ -340,8 +340,8 @@ class DedupWorker:
                 if self.stopping.is_set():
                     continue
                 done = asyncio.get_running_loop().create_future()
-                # A batch abandoned while stopping fails this with WorkerStopping; when no later batch
-                # awaits it, marking it retrieved keeps asyncio from logging it as an error at exit.
+                # A batch abandoned while stopping fails this (and its task) with WorkerStopping; when
+                # nothing awaits them any more, marking them retrieved keeps asyncio from logging an error.
                 done.add_done_callback(_retrieve)
                 task: asyncio.Future[None] = asyncio.ensure_future(
                     finish_and_ack(events, prepared, indexed, done)
@@ -349,6 +349,7 @@ class DedupWorker:
                 in_flight.append(task)
                 self.in_flight.add(task)
                 task.add_done_callback(self.in_flight.discard)
+                task.add_done_callback(_retrieve)  # an abandoned batch fails with WorkerStopping: expected
                 indexed = done
         finally:
             # Stopping: let decided batches finish publishing, within the budget; what is not acked is

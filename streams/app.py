@@ -7,6 +7,7 @@ its help and reports a bad setting in one line without building it.
 
 from __future__ import annotations
 
+import logging
 import signal
 import ssl
 from typing import Any
@@ -74,6 +75,12 @@ def worker_class(app: faust.App, dedup: agents.DedupWorker) -> type[faust.Worker
     """
 
     class Worker(faust.Worker):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            # Faust has just given the root logger its own console handler (and, on a terminal, its
+            # spinner): ours again, so the worker logs as STREAMS_LOG_FORMAT says, extra fields included.
+            super().on_setup_root_logger(logger, level)
+            configure_logging(dedup.settings)
+
         def _install_signal_handlers_unix(self) -> None:
             super()._install_signal_handlers_unix()
             # The terminal it runs in was closed: stop as on SIGTERM rather than die mid-batch.

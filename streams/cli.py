@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -35,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import IO, Any, TypeVar, cast
 
 import click
 from pydantic import ValidationError
@@ -47,7 +48,7 @@ from streams.index import Index, RedisIndex
 from streams.logs import configure_logging
 from streams.memory_index import MemoryIndex
 from streams.models import Decision, Rejection, SourcePosition
-from streams.settings import Settings, get_settings, redacted_url
+from streams.settings import Settings, get_settings, redacted_url, redis_url_problem
 
 console = Console()  # results: tables and summaries
 notes = Console(stderr=True)  # progress and notes, so `--json` output on stdout stays clean
@@ -101,6 +102,9 @@ def index_redis_url(settings: Settings, redis_url: str | None) -> str | None:
     url = redis_url or (
         settings.redis_url.get_secret_value() if "redis_url" in settings.model_fields_set else None
     )
+    problem = redis_url_problem(redis_url) if redis_url else None
+    if problem:
+        raise click.BadParameter(problem, param_hint="'--redis-url'")
     if url:
         redis_reachable(url)
     return url
@@ -309,6 +313,26 @@ def redis_reachable(url: str, timeout: float = 3.0) -> None:
         client.close()
 
 
+def broker_reachable(servers: Sequence[str], seconds: float) -> None:
+    """Fail in one line when no bootstrap server accepts a TCP connection within ``seconds`` (Faust
+    would print its banner, then a long traceback); a broker still starting gets that long."""
+    deadline = time.monotonic() + seconds
+    while True:
+        for server in servers:
+            host, _, port = server.rpartition(":")
+            try:
+                with socket.create_connection((host.strip("[]"), int(port)), timeout=2):
+                    return
+            except (OSError, ValueError):
+                continue
+        if time.monotonic() >= deadline:
+            raise CommandError(
+                f"cannot reach the Kafka broker at {','.join(servers)} (no connection in {seconds:.0f} s): "
+                "check STREAMS_BROKER, and that the broker is running"
+            )
+        time.sleep(0.5)
+
+
 def run_async(coroutine: Any) -> Any:
     """Run a command's coroutine on a new event loop."""
     return asyncio.run(coroutine)
@@ -330,6 +354,14 @@ def jsonl_in_out_options(output_help: str) -> Callable[[FC], FC]:
         )(command)
 
     return decorate
+
+
+def open_output(path: Path) -> IO[str]:
+    """``--output`` opened for writing before the work starts, so a wrong path costs no work."""
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: {exc.strerror or exc}", param_hint="'--output'") from None
 
 
 def redis_url_option() -> Callable[[FC], FC]:
@@ -467,7 +499,7 @@ def _show_version(ctx: click.Context, value: bool) -> None:
 @click.option(
     "--web-port",
     "-p",
-    type=click.IntRange(0, 65535),
+    type=click.IntRange(1, 65535),
     default=None,
     help=f"Port of /metrics and the status page [default: STREAMS_WEB_PORT, {_default('web_port')}].",
 )
@@ -486,6 +518,7 @@ def worker(loglevel: str | None, web_port: int | None, web_host: str | None, wit
     if loglevel:
         os.environ["STREAMS_LOG_LEVEL"] = loglevel.lower()
     settings = load_settings()
+    broker_reachable(settings.bootstrap_servers, settings.broker_wait_seconds)
     args = ["worker", "-l", settings.log_level]
     if web_port is not None:
         args += ["--web-port", str(web_port)]
@@ -545,8 +578,9 @@ def dedup(input_path: Path, output_path: Path, redis_url: str | None) -> None:
     lines = [strip_labels(line)[0] for line in read_jsonl_lines(input_path)]
     with explained_errors(settings, redis_url):
         url = index_redis_url(settings, redis_url)
-        decisions, elapsed = run_async(decide_offline(settings, url, lines))
-    with output_path.open("w", encoding="utf-8") as out:
+    with open_output(output_path) as out:
+        with explained_errors(settings, redis_url):
+            decisions, elapsed = run_async(decide_offline(settings, url, lines))
         for decision in decisions:
             out.write(json.dumps(decision_record(decision), ensure_ascii=False) + "\n")
     counts = Counter(d.status for d in decisions)
@@ -565,7 +599,7 @@ def clean(input_path: Path, output_path: Path) -> None:
     settings = load_settings()
     config = PrepareConfig.from_settings(settings)
     counts: Counter[str] = Counter()
-    with output_path.open("w", encoding="utf-8") as out:
+    with open_output(output_path) as out:
         for number, line in enumerate(read_jsonl_lines(input_path)):
             record = clean_record(strip_labels(line)[0], config, SourcePosition(None, None, number))
             counts["rejected" if "error" in record else "cleaned"] += 1

@@ -52,6 +52,8 @@ class DeliveryReport:
 
 def article_payload(article: Mapping[str, Any], max_bytes: int = 2_000_000) -> tuple[bytes, bytes]:
     """The (key, value) of an article as the worker expects it; raises :class:`InvalidArticle`."""
+    if not isinstance(article, Mapping):  # a JSON line that is a list, a string, a number
+        raise InvalidArticle(f"an article is a JSON object, not {type(article).__name__}")
     url = article.get("url")
     if not isinstance(url, str) or not url.strip():
         raise InvalidArticle("an article needs a 'url'")

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
         description="Redis URL; rediss:// for TLS, redis://user:password@host for AUTH.",
     )
     app_id: str = Field("streams-dedup", description="Faust app id = Kafka consumer group.")
-    web_port: int = Field(6066, ge=0, le=65535, description="Worker web port (/metrics, status page).")
+    web_port: int = Field(6066, ge=1, le=65535, description="Worker web port (/metrics, status page).")
     web_host: str = Field("127.0.0.1", description="Worker web bind address.")
 
     # --- topics --------------------------------------------------------------------------------------
@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     broker_session_timeout_seconds: float = Field(
         10.0, ge=3, description="Consumer session timeout: how soon a dead worker's partitions move."
     )
+    broker_wait_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="How long a starting worker waits for a bootstrap server to accept a connection.",
+    )
     commit_interval_seconds: float = Field(1.0, gt=0, description="How often acked offsets are committed.")
     shutdown_seconds: float = Field(
         5.0,
@@ -176,6 +182,16 @@ class Settings(BaseSettings):
     def _broker_has_scheme(cls, value: str) -> str:
         if "://" not in value:
             return "kafka://" + value
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, value: SecretStr) -> SecretStr:
+        # Checked here so a wrong scheme is one line at start, not redis-py's traceback at first use;
+        # the message never repeats the URL (it may hold a password).
+        problem = redis_url_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")
@@ -242,6 +258,13 @@ class Settings(BaseSettings):
     @property
     def output_topics(self) -> tuple[str, ...]:
         return tuple(self.output_topic_by_status.values())
+
+
+def redis_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a Redis URL redis-py can open, or None."""
+    if url.partition("://")[0].lower() not in ("redis", "rediss", "unix"):
+        return "a Redis URL starts with redis://, rediss:// (TLS) or unix://"
+    return None
 
 
 def redacted_url(url: str) -> str:

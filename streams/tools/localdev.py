@@ -305,7 +305,7 @@ def summary_tables(inputs: list[dict[str, Any]], decisions: list[dict[str, Any]]
         unlabelled = len(inputs) - len(labelled_ids)
         if unlabelled:
             others = [d for d in decisions if d.get("id") not in labelled_ids]
-            per_kind["bad input (demo)"] = Counter(_status(d) for d in others)
+            per_kind["unlabelled"] = Counter(_status(d) for d in others)
         for kind, c in sorted(per_kind.items()):
             kinds.add_row(
                 kind, str(sum(c.values())), str(c["unique"]), str(c["duplicate"]), str(c["rejected"])
@@ -326,7 +326,8 @@ def summary_tables(inputs: list[dict[str, Any]], decisions: list[dict[str, Any]]
             f"{d['similarity']:.3f}",
             str(d["threshold"]),
         )
-    tables.append(examples)
+    if duplicates:
+        tables.append(examples)
     return tables
 
 

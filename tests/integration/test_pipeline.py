@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -28,9 +29,10 @@ OTHER = (
 
 
 def test_every_input_gets_one_decision_on_the_right_topic(broker, settings_factory, worker_factory):
-    """Unique, duplicate and each kind of bad input each land on their topic, keyed by article id."""
+    """Unique, duplicate and each kind of bad input each land on their topic, keyed by article id; the
+    worker logs one JSON object a line (STREAMS_LOG_FORMAT's default), with the extra fields."""
     settings = settings_factory()
-    worker_factory(settings)
+    worker = worker_factory(settings)
     payloads = [
         article("https://a.example/story", STORY, id="a1", source="a.example"),
         article("https://b.example/copy?utm_source=x", STORY, id="b1", source="b.example"),
@@ -69,6 +71,12 @@ def test_every_input_gets_one_decision_on_the_right_topic(broker, settings_facto
             assert d["_key"] == d["id"]
     garbage = next(d for d in decisions if d.get("error") == "bad_encoding")
     assert base64.b64decode(garbage["raw"]) == b"\xff\xfe\x00garbage"
+    lines = worker.log_path.read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    ready = [r for r in records if r.get("event") == "index ready"]
+    assert ready and ready[0]["fingerprint_core"] in ("native", "python") and ready[0]["level"] == "info"
+    faust_console = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:,]+\] \[\d+\] \[[A-Z]+\]")
+    assert not [line for line in lines if faust_console.match(line)], "log lines not in JSON"
 
 
 def test_offline_dedup_gives_the_same_decisions_as_the_kafka_path(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from streams.cli import sample_path, settings_error_lines
+from streams.cli import broker_reachable, sample_path, settings_error_lines
 from streams.settings import Settings, redacted_url
 from streams.tools.localstack import free_port
 from tests.commands import streams
@@ -126,12 +127,47 @@ def test_an_unreachable_broker_is_one_line_naming_it_exit_1():
     ]
 
 
-def test_a_worker_without_a_broker_leaves_no_data_folder_behind(tmp_path: Path):
+def test_a_worker_without_a_broker_is_one_line_exit_1_and_leaves_nothing_behind(tmp_path: Path):
     port = str(free_port())
-    run = streams("worker", cwd=tmp_path, STREAMS_BROKER=f"kafka://{CLOSED}", STREAMS_WEB_PORT=port)
+    run = streams(
+        "worker", cwd=tmp_path, STREAMS_BROKER=f"kafka://{CLOSED}", STREAMS_WEB_PORT=port,
+        STREAMS_BROKER_WAIT_SECONDS="1",
+    )  # fmt: skip
     assert run.returncode == 1
-    assert "KafkaConnectionError" in run.stderr
+    assert run.stderr.splitlines() == [
+        f"cannot reach the Kafka broker at {CLOSED} (no connection in 1 s): check STREAMS_BROKER, and that "
+        "the broker is running"
+    ]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_waits_for_a_broker_that_starts_listening():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        broker_reachable([f"127.0.0.1:{listener.getsockname()[1]}"], seconds=0)
+
+
+def test_a_non_redis_url_is_one_line_exit_2_without_the_password(tmp_path: Path):
+    run = streams(
+        "dedup", "--input", str(sample_path()), "--output", str(tmp_path / "out.jsonl"),
+        STREAMS_REDIS_URL="http://user:hunter2@host/0",
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [
+        "STREAMS_REDIS_URL: a Redis URL starts with redis://, rediss:// (TLS) or unix://"
+    ]
+    option = streams("eval", "--redis-url", "localhost:6379")
+    assert option.returncode == 2
+    assert "Invalid value for '--redis-url': a Redis URL starts with redis://" in option.stderr
+
+
+def test_an_output_that_cannot_be_written_fails_before_the_work(tmp_path: Path):
+    for command in ("dedup", "clean"):
+        run = streams(command, "--input", str(sample_path()), "--output", str(tmp_path / "no" / "out.jsonl"))
+        assert run.returncode == 2
+        assert f"Invalid value for '--output': {tmp_path / 'no' / 'out.jsonl'}: No such file" in run.stderr
+        assert "deciding" not in run.stderr and "Traceback" not in run.stderr
 
 
 def test_redacted_url_hides_only_the_password():
