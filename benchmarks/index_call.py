@@ -6,7 +6,9 @@ then decides them against an empty index in batches of 64 (as a worker sends the
 that git revision (exported to a temporary folder and run in a process of its own), rounds alternated,
 each on a fresh ``redis-server`` started on a free port. Reported per article: wall time, the client's
 CPU (``time.process_time``), the Redis process's CPU (user + system, from ``/proc``), Redis's own time
-in the script (``INFO commandstats``) and the commands it ran, plus how many decisions were duplicates::
+in the script (``INFO commandstats``), the commands it ran and the bytes of Redis memory the index took
+(``used_memory`` after minus before, per article decided; ``index_capacity`` is N), plus how many
+decisions were duplicates::
 
     .venv/bin/python benchmarks/index_call.py                       # the working tree alone
     .venv/bin/python benchmarks/index_call.py --baseline d4f7d11    # against the index before layout v2
@@ -60,6 +62,7 @@ async def measure_tree(articles: int, redis_url: str, redis_pid: int) -> dict[st
     await index.open()
     await index.client.script_load(index._script.script)
     client.config_resetstat()
+    memory = int(client.info("memory")["used_memory"])
     verdicts = []
     wall, cpu, redis_cpu = time.perf_counter(), time.process_time(), process_cpu_seconds(redis_pid)
     for start in range(0, len(prepared), 64):
@@ -68,6 +71,7 @@ async def measure_tree(articles: int, redis_url: str, redis_pid: int) -> dict[st
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     redis_cpu = process_cpu_seconds(redis_pid) - redis_cpu
     stats = client.info("commandstats")
+    memory = int(client.info("memory")["used_memory"]) - memory
     await index.close()
     n = len(prepared)
     script = stats.get("cmdstat_evalsha", {})
@@ -80,6 +84,7 @@ async def measure_tree(articles: int, redis_url: str, redis_pid: int) -> dict[st
         "redis_cpu_us": round(redis_cpu / n * 1e6, 1),
         "redis_script_us": round(script.get("usec", 0) / n, 1),
         "redis_commands": round(commands / n, 1),
+        "redis_bytes": round(memory / n),
     }
 
 
@@ -127,7 +132,7 @@ def main() -> None:
             for name, tree in trees.items():
                 with start_redis(Path(tmp) / f"redis-{round_no}-{len(results[name])}-{name[:8]}") as server:
                     results[name].append(run_in(tree, options.articles, server.url, server.pid or 0))
-    keys = ("wall_us", "client_cpu_us", "redis_cpu_us", "redis_script_us", "redis_commands")
+    keys = ("wall_us", "client_cpu_us", "redis_cpu_us", "redis_script_us", "redis_commands", "redis_bytes")
     print("| tree | articles | duplicates | " + " | ".join(k.replace("_", " ") for k in keys) + " |")
     print("|---|---:|---:|" + "---:|" * len(keys))
     for name, runs in results.items():

@@ -5,29 +5,35 @@ per article, keeps about 5 KB per article, has no expiry, and its query-then-ins
 two workers that see two copies of a story at once both call it new. This index keeps datasketch's
 idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself:
 
-* Everything lives under ``{namespace}:v4:<tag>``; the tag encodes the shingles, permutations, seed,
+* Everything lives under ``{namespace}:v5:<tag>``; the tag encodes the shingles, permutations, seed,
   bands, shard count and band table size, so a change of parameters starts a new index instead of
   mixing signatures (older layouts are not read: an upgrade starts empty; v3 keyed the id entry by the
-  id alone, v4 by the id with the article's URL and exact keys, and keeps a title sketch per record).
+  id alone, v4 by the id with the article's URL and exact keys, and keeps a title sketch per record; v5
+  keeps the band table in hashes and the id entry in the name entry's shard).
   The braces are a cluster hash tag: all keys of an index sit in one slot, which Lua needs.
 * Articles get a sequence number (``<prefix>:seq``) that only grows. Time is cut into generations
   (``retention / index_generations`` long); ``<prefix>:meta`` holds the index's epoch and the first
   number of each generation. An entry is live while its article number is at least the first number
   of the oldest live generation: one comparison, so the entries of every generation share one hash
   per shard and a lookup is one ``HGET``, not one per generation.
-* The LSH bands live in a band table of fixed-size strings (``<prefix>:b:<key>``, 28 buckets of 144 bytes
-  each): a band's hash picks a bucket, and the bucket's 24 slots of 6 bytes hold a 15-bit check of the
-  band and an article number. A lookup is one ``GETRANGE`` of the bucket and a C-speed search for the
-  check; a write is one ``SETRANGE``; a key is created whole on its first write. A bucket is a ring
-  written in article order with one empty slot, the hole, where the next entry goes: the entry after it
-  is the bucket's oldest, so entries that left the window are overwritten without a sweep, and past
-  capacity the oldest articles' bands go first (counted in ``<prefix>:meta`` as ``evicted``). The table
-  is sized from ``index_capacity`` (the unique articles the index holds at once) to about 16 entries a
-  bucket, about 9 bytes an entry, so its cost does not depend on how full it is: the listpack hashes it
-  replaced cost a third more per lookup full than empty (docs/performance.md, "Growth").
+* The LSH bands live in a band table of fixed-size buckets: hashes ``<prefix>:b:<n>`` of up to 65,536
+  fields, a field (2 bytes) a bucket of 42 slots of 6 bytes (252 bytes, with its header jemalloc's
+  256-byte class). A band's hash picks a bucket, and a slot holds a 15-bit check of the band and an
+  article number. A lookup is a C-speed search of the bucket for the check; a bucket is created on its
+  first write. A bucket is a ring written in article order with one empty slot, the hole, where the next
+  entry goes: the entry after it is the bucket's oldest, so entries that left the window are overwritten
+  without a sweep, and past capacity the oldest articles' bands go first (counted in ``<prefix>:meta`` as
+  ``evicted``). The table is sized from ``index_capacity`` (the unique articles the index holds at once)
+  to about 33 entries a bucket, about 9 bytes an entry, so its cost does not depend on how full it is.
+* One script call reads every bucket of its batch's bands first (one ``HMGET`` per band hash), keeps
+  what the batch writes (buckets, records, entries) in Lua tables that answer the batch's own lookups,
+  and writes it at the end, one ``HSET`` per key: about 6 Redis commands per article instead of one per
+  band (docs/performance.md, "The index call"). Every string that enters Lua is hashed byte by byte by
+  Redis's Lua, so a bucket is the most the script reads or builds at a time.
 * URL, exact, id and name entries live in small hashes ``<prefix>:<shard>`` that Redis keeps in its compact
   listpack encoding (a 6-byte field and the article number); the shard count is sized from
-  ``index_capacity`` so a hash holds at most about 64 entries.
+  ``index_capacity`` so a hash holds at most about 64 entries. An article's id entry is in its name
+  entry's shard, so one ``HMGET`` reads both.
 * Records (``<prefix>:r:<n // 128>``) keep, for a unique article, its shingle count, URL, id, title
   sketch (:func:`streams.fingerprint.title_sketch`, for the same-host rule) and its 8-bit signature for
   verification; for a duplicate, the canonical article's number, id and URL and
@@ -73,14 +79,14 @@ from streams.errors import IndexAuthFailed, IndexReset, IndexUnavailable
 from streams.fingerprint import Fingerprint, FingerprintParams, Rule, title_sketch
 
 T = TypeVar("T")
-LAYOUT_VERSION = "v4"
+LAYOUT_VERSION = "v5"
 _LISTPACK_TARGET_ENTRIES = 64  # Redis keeps hashes of up to 128 small entries as a compact listpack.
 _KEY_ENTRIES_PER_ARTICLE = 5  # id, name, URL and exact entries, for duplicates too: room for a fourth more.
-BUCKET_SLOTS = 24  # slots of a band bucket, 6 bytes each; one is always empty (decide.lua: the hole)
+BUCKET_SLOTS = 42  # slots of a band bucket, 6 bytes each; one is always empty (decide.lua: the hole)
 SLOT_BYTES = 6
-BUCKET_BYTES = BUCKET_SLOTS * SLOT_BYTES
-BUCKETS_PER_KEY = 28  # a key of 4,032 bytes: with its sds header just under 4 KiB, jemalloc's class
-_TABLE_LOAD = 0.7  # band entries per usable slot at capacity: 0.6% evicted early (the Poisson tail)
+BUCKET_BYTES = BUCKET_SLOTS * SLOT_BYTES  # 252: with its sds header, jemalloc's 256-byte class
+BUCKETS_PER_KEY = 1  # a bucket is one field of a band hash (read whole: the script reads no more)
+_TABLE_LOAD = 0.8  # band entries per usable slot at capacity: 0.6% evicted early (the Poisson tail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +110,8 @@ class IndexConfig:
 
     @property
     def table_keys(self) -> int:
-        """Keys of the band table, sized so that ``capacity`` unique articles fill it to the target load.
+        """Band groups (of :data:`BUCKETS_PER_KEY` buckets) of the band table, sized so that ``capacity``
+        unique articles fill it to the target load.
 
         Rounded up to a number with four significant bits (at most 1/8 more than needed): the count is
         part of the prefix, so small changes of the capacity keep the index.
@@ -200,7 +207,8 @@ def article_args(
     # Two entries name the article: the id entry hashes the id with the content (canonical URL and exact
     # key), so only the same article again finds it and gets its first decision replayed; the name entry
     # hashes the id alone, so the id reused for other content is found there and refused (id_conflict):
-    # an id never carries content the index has not checked.
+    # an id never carries content the index has not checked. Both sit in the shard of the name, so the
+    # script reads (and writes) them with one command.
     name = article_id.encode("utf-8", "surrogatepass")
     digests = (
         xxhash.xxh3_128_digest(name + b"\0" + bytes.fromhex(fp.url_key + fp.identity_key)),
@@ -209,9 +217,9 @@ def article_args(
         xxhash.xxh3_128_digest(name),
     )
     shift = 64 - shard_bits
-    keys = struct.pack(">IIII", *(int.from_bytes(d[:8], "big") >> shift for d in digests)) + b"".join(
-        d[8:14] for d in digests
-    )
+    shards = [int.from_bytes(d[:8], "big") >> shift for d in digests]
+    shards[0] = shards[3]
+    keys = struct.pack(">IIII", *shards) + b"".join(d[8:14] for d in digests)
     return [
         article_id.replace("\0", ""),
         url.replace("\0", ""),

@@ -343,12 +343,12 @@ def test_article_numbers_stay_dense_when_a_batch_holds_replays(settings: Setting
 
 
 def band_buckets(client: redis.Redis, prefix: str) -> list[bytes]:
-    """Every bucket of the band table (``<prefix>:b:<key>``), as its raw bytes."""
+    """Every bucket of the band table (the groups in hashes ``<prefix>:b:<n>``), as its raw bytes."""
     buckets = []
     for key in client.scan_iter(match=f"{prefix}:b:*", count=1000):
-        value = client.get(key)
-        assert value is not None and len(value) == BUCKET_BYTES * BUCKETS_PER_KEY
-        buckets.extend(value[i : i + BUCKET_BYTES] for i in range(0, len(value), BUCKET_BYTES))
+        for value in client.hvals(key):
+            assert len(value) == BUCKET_BYTES * BUCKETS_PER_KEY
+            buckets.extend(value[i : i + BUCKET_BYTES] for i in range(0, len(value), BUCKET_BYTES))
     return buckets
 
 
@@ -356,7 +356,7 @@ def test_a_full_band_table_forgets_its_oldest_bands_first_and_counts_them(redis_
     """Past capacity each bucket's ring overwrites its oldest entry: the newest articles are still found,
     the oldest are not, every bucket keeps its one empty slot, and the evictions are counted."""
     settings = make_settings(None, redis_url, namespace="full")
-    config = dataclasses.replace(index_config(settings), capacity=10)  # 2 keys: 56 buckets of 23 entries
+    config = dataclasses.replace(index_config(settings), capacity=10)  # 8 groups: 32 buckets of 25 entries
     template = fp(settings, WIRE, "https://t.example/1")
     made = random_fingerprints(np.random.default_rng(3), 120, template)
 
