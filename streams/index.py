@@ -27,7 +27,7 @@ idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself
   to about 33 entries a bucket, about 9 bytes an entry, so its cost does not depend on how full it is.
 * One script call reads every bucket of its batch's bands first (one ``HMGET`` per band hash), keeps
   what the batch writes (buckets, records, entries) in Lua tables that answer the batch's own lookups,
-  and writes it at the end, one ``HSET`` per key: about 6 Redis commands per article instead of one per
+  and writes it at the end, one ``HSET`` per key: 6-8 Redis commands per article instead of one per
   band (docs/performance.md, "The index call"). Every string that enters Lua is hashed byte by byte by
   Redis's Lua, so a bucket is the most the script reads or builds at a time.
 * URL, exact, id and name entries live in small hashes ``<prefix>:<shard>`` that Redis keeps in its compact
