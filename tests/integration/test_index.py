@@ -356,7 +356,7 @@ def test_a_full_band_table_forgets_its_oldest_bands_first_and_counts_them(redis_
     """Past capacity each bucket's ring overwrites its oldest entry: the newest articles are still found,
     the oldest are not, every bucket keeps its one empty slot, and the evictions are counted."""
     settings = make_settings(None, redis_url, namespace="full")
-    config = dataclasses.replace(index_config(settings), capacity=10)  # 8 groups: 32 buckets of 25 entries
+    config = dataclasses.replace(index_config(settings), capacity=10)  # 18 buckets of 41 entries
     template = fp(settings, WIRE, "https://t.example/1")
     made = random_fingerprints(np.random.default_rng(3), 120, template)
 
