@@ -1,5 +1,5 @@
 -- Atomic query-and-insert of a batch of articles into the LSH index, in order (see streams/index.py for
--- the layout). One call decides a whole batch: the settings travel once, each article in six arguments.
+-- the layout). One call decides a whole batch: the settings travel once, each article in seven arguments.
 --
 -- ARGV: 1 prefix, 2 current generation, 3 generations to read back, 4 epoch expected, 5 jaccard
 -- threshold, 6 containment threshold, 7 min containment shingles, 8 max candidates, 9 lead threshold,
@@ -8,9 +8,10 @@
 -- articles; then per article: id, url, shingle count, compact signature .. compact lead, the id, URL,
 -- exact and name keys packed (four big-endian uint32 shards, then four 6-byte fields; the id key hashes
 -- the id with the URL and exact keys, the name key the id alone, and both sit in the name's shard:
--- streams/index.py article_args), the bands packed (per band a big-endian uint32 bucket number, a uint16
--- 0 and the 2-byte check: packed_bands in streams/index.py), the title sketch (4 hex digits a word:
--- title_sketch in streams/fingerprint.py).
+-- streams/index.py article_args), the bands packed (per band a big-endian uint32 bucket position in the
+-- batch's list of buckets, a uint16 0 and the 2-byte check: packed_bands and batch_buckets in
+-- streams/index.py), the title sketch (4 hex digits a word: title_sketch in streams/fingerprint.py);
+-- then the batch's buckets: the number of band hashes, and per hash its number and its fields packed.
 --
 -- The call is light on Redis commands: the buckets of the batch's bands are read first, in one HMGET per
 -- band hash, and every write (buckets, records, entries) waits in this script's tables until the batch is
@@ -81,31 +82,26 @@ local evicted = 0
 -- A slot keeps an article number's low 32 bits: the number is the latest one reserved with those bits.
 local function full_number(low) return reserved - ((reserved - low) % 4294967296) end
 
--- Every bucket of the batch's bands, read at once and then kept up to date here: bucket number -> its
--- bytes (false: never written).
-local buckets, dirty_buckets = {}, {}
+-- Every bucket of the batch's bands, read at once and then kept up to date here: bucket position in the
+-- batch (from 1) -> its bytes (false: never written). The client lists the batch's buckets once each,
+-- grouped by band hash (after the articles' arguments: the number of hashes, then per hash its number
+-- and its 2-byte fields packed: batch_buckets in streams/index.py), and each band names its bucket by
+-- its position in that list, so the script reads them with one HMGET per hash and no work per band.
+local buckets, dirty_buckets, groups = {}, {}, {}
 do
-  local wanted, seen = {}, {}
-  for k = 0, narticles - 1 do
-    local packed = ARGV[14 + 7 * k + 6]
-    for b = 1, string.len(packed) / 8 do
-      local g = struct.unpack('>I4', packed, 8 * b - 7)
-      if not seen[g] then
-        seen[g] = true
-        local h = math.floor(g / 65536)
-        if not wanted[h] then wanted[h] = {} end
-        local list = wanted[h]
-        list[#list + 1] = g
-      end
+  local pos = 14 + 7 * narticles + 1
+  local n = 0
+  for gi = 1, tonumber(ARGV[pos]) do
+    local h, packed = ARGV[pos + 2 * gi - 1], ARGV[pos + 2 * gi]
+    local count = string.len(packed) / 2
+    local fields = {}
+    for i = 1, count do fields[i] = string.sub(packed, 2 * i - 1, 2 * i) end
+    groups[gi] = {table_prefix .. h, n, fields}
+    for first = 1, count, MAX_ARGS do
+      local values = redis.call('HMGET', table_prefix .. h, unpack(fields, first, math.min(first + MAX_ARGS - 1, count)))
+      for i = 1, #values do buckets[n + first + i - 1] = values[i] end
     end
-  end
-  for h, list in pairs(wanted) do
-    for first = 1, #list, MAX_ARGS do
-      local fields = {}
-      for i = first, math.min(first + MAX_ARGS - 1, #list) do fields[#fields + 1] = struct.pack('>I2', list[i] % 65536) end
-      local values = redis.call('HMGET', table_prefix .. h, unpack(fields))
-      for i = 1, #fields do buckets[list[first + i - 1]] = values[i] end
-    end
+    n = n + count
   end
 end
 
@@ -392,14 +388,18 @@ local function hset_all(key, pairs_list)
     redis.call('HSET', key, unpack(pairs_list, first, math.min(first + 2 * MAX_ARGS - 1, #pairs_list)))
   end
 end
-local by_key = {}
-for g, _ in pairs(dirty_buckets) do
-  local key = table_prefix .. math.floor(g / 65536)
-  if not by_key[key] then by_key[key] = {} end
-  local list = by_key[key]
-  list[#list + 1] = struct.pack('>I2', g % 65536)
-  list[#list + 1] = buckets[g]
+for _, group in ipairs(groups) do
+  local key, n, fields = group[1], group[2], group[3]
+  local list = {}
+  for i = 1, #fields do
+    if dirty_buckets[n + i] then
+      list[#list + 1] = fields[i]
+      list[#list + 1] = buckets[n + i]
+    end
+  end
+  if #list > 0 then hset_all(key, list) end
 end
+local by_key = {}
 for iid, value in pairs(new_records) do
   local key = record_key(iid)
   if not by_key[key] then by_key[key] = {} end
