@@ -82,11 +82,11 @@ T = TypeVar("T")
 LAYOUT_VERSION = "v5"
 _LISTPACK_TARGET_ENTRIES = 64  # Redis keeps hashes of up to 128 small entries as a compact listpack.
 _KEY_ENTRIES_PER_ARTICLE = 5  # id, name, URL and exact entries, for duplicates too: room for a fourth more.
-BUCKET_SLOTS = 42  # slots of a band bucket, 6 bytes each; one is always empty (decide.lua: the hole)
+BUCKET_SLOTS = 41  # entries of a band bucket, 6 bytes each, newest first
 SLOT_BYTES = 6
-BUCKET_BYTES = BUCKET_SLOTS * SLOT_BYTES  # 252: with its sds header, jemalloc's 256-byte class
+BUCKET_BYTES = BUCKET_SLOTS * SLOT_BYTES  # 246: with its sds header, jemalloc's 256-byte class
 BUCKETS_PER_KEY = 1  # a bucket is one field of a band hash (read whole: the script reads no more)
-_TABLE_LOAD = 0.8  # band entries per usable slot at capacity: 0.6% evicted early (the Poisson tail)
+_TABLE_LOAD = 0.8  # band entries per slot at capacity: 0.6% evicted early (the Poisson tail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +117,7 @@ class IndexConfig:
         part of the prefix, so small changes of the capacity keep the index.
         """
         bands = self.params.bands + self.params.lead_bands + self.params.chunk_sample
-        keys = math.ceil(self.capacity * bands / ((BUCKET_SLOTS - 1) * _TABLE_LOAD) / BUCKETS_PER_KEY)
+        keys = math.ceil(self.capacity * bands / (BUCKET_SLOTS * _TABLE_LOAD) / BUCKETS_PER_KEY)
         step = 1 << max(0, keys.bit_length() - 4)
         return -(-keys // step) * step
 

@@ -65,16 +65,17 @@ local table_prefix = prefix .. ':b:'
 
 -- The band table (see streams/index.py: the constants must match): hashes of up to 65,536 buckets, a
 -- bucket one field (its number's low 16 bits, 2 bytes; the hash: the high bits) of SLOTS slots of 6 bytes,
--- a slot the band's 2-byte check (top bit set) and the article's number (its low 32 bits, big-endian). A
--- bucket is a ring written in the order of article numbers, and one slot, the hole, is always empty: the
--- next write goes there and empties the slot after it, which held the bucket's oldest entry (one that has
--- left the window; past capacity, the oldest article's). What a lookup or a write costs does not depend
--- on how full the index is. (Every string that enters Lua is hashed byte by byte: a bucket is read whole,
--- but nothing larger is.)
-local SLOTS, SLOT_BYTES, BUCKETS_PER_KEY = 42, 6, 1
+-- a slot the band's 2-byte check (top bit set) and the article's number (its low 32 bits, big-endian),
+-- or zeros. A bucket keeps its entries newest first: a write puts the new entry in front and drops the
+-- last slot, the bucket's oldest entry (one that has left the window; past capacity, the oldest
+-- article's). Every string that enters Lua is hashed byte by byte by Redis's Lua, so the new bucket is
+-- made in one struct.pack (the entry, then the first SLOTS - 1 slots of the old one), which creates
+-- only that string. What a lookup or a write costs does not depend on how full the index is.
+local SLOTS, SLOT_BYTES, BUCKETS_PER_KEY = 41, 6, 1
 local BUCKET_BYTES = SLOTS * SLOT_BYTES
-local EMPTY_SLOT = string.rep('\0', SLOT_BYTES)
 local EMPTY_BUCKET = string.rep('\0', BUCKET_BYTES)
+local WRITE_FORMAT = '>c2I4c' .. (BUCKET_BYTES - SLOT_BYTES)
+local LAST_SLOT = BUCKET_BYTES - SLOT_BYTES + 1
 local MAX_ARGS = 1000  -- fields or pairs of one HMGET or HSET (Lua's unpack has a stack limit)
 -- Per band of the article being decided (reused from one article to the next).
 local band_buckets, band_checks = {}, {}
@@ -340,36 +341,23 @@ local function decide(article_id, url, count, siglead, keys, packed_bands, title
       tostring(best_thr))
   end
 
-  -- 5. New: index it. Each band takes its bucket's hole; the oldest entry makes the next hole (counted as
-  -- evicted if that article is still in the window: the index is past its capacity).
+  -- 5. New: index it. Each band's entry goes in front of its bucket, whose oldest entry is dropped
+  -- (counted as evicted if that article is still in the window: the index is past its capacity).
   put_record(iid, 'U\0' .. decided_at .. '\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. title
     .. '\0' .. siglead)
   put(name_shard, id_field, iid)
   put(name_shard, name_field, iid)
   put(url_shard, url_field, iid)
   put(exact_shard, exact_field, iid)
-  local entry_number = struct.pack('>I4', iid % 4294967296)
+  local entry_number = iid % 4294967296
   for b = 1, nbands do
     local g = band_buckets[b]
     -- (Read again: another band of this article may just have written to the same bucket.)
     local slots = buckets[g] or EMPTY_BUCKET
-    -- The hole: the first empty slot on a slot boundary (a run of zeros can start inside a number only
-    -- when the slot after it is empty, so the search goes on to that slot).
-    local hole = string.find(slots, EMPTY_SLOT, 1, true)
-    while hole % SLOT_BYTES ~= 1 do hole = string.find(slots, EMPTY_SLOT, hole + 1, true) end
-    local at = hole - 1
-    local entry = band_checks[b] .. entry_number
-    local next_at = at + SLOT_BYTES
-    if next_at == BUCKET_BYTES then next_at = 0 end
-    if string.byte(slots, next_at + 1) ~= 0 and full_number(struct.unpack('>I4', slots, next_at + 3)) >= min_live then
+    if string.byte(slots, LAST_SLOT) ~= 0 and full_number(struct.unpack('>I4', slots, LAST_SLOT + 2)) >= min_live then
       evicted = evicted + 1
     end
-    if next_at > 0 then
-      slots = string.sub(slots, 1, at) .. entry .. EMPTY_SLOT .. string.sub(slots, next_at + SLOT_BYTES + 1)
-    else
-      slots = EMPTY_SLOT .. string.sub(slots, SLOT_BYTES + 1, at) .. entry
-    end
-    buckets[g] = slots
+    buckets[g] = struct.pack(WRITE_FORMAT, band_checks[b], entry_number, slots)
     dirty_buckets[g] = true
   end
   return reply({'unique', tostring(iid), '0', decided_at})
