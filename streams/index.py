@@ -17,19 +17,21 @@ idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself
   of the oldest live generation: one comparison, so the entries of every generation share one hash
   per shard and a lookup is one ``HGET``, not one per generation.
 * The LSH bands live in a band table of fixed-size buckets: hashes ``<prefix>:b:<n>`` of up to 65,536
-  fields, a field (2 bytes) a bucket of 42 slots of 6 bytes (252 bytes, with its header jemalloc's
+  fields, a field (2 bytes) a bucket of 41 slots of 6 bytes (246 bytes, with its header jemalloc's
   256-byte class). A band's hash picks a bucket, and a slot holds a 15-bit check of the band and an
   article number. A lookup is a C-speed search of the bucket for the check; a bucket is created on its
-  first write. A bucket is a ring written in article order with one empty slot, the hole, where the next
-  entry goes: the entry after it is the bucket's oldest, so entries that left the window are overwritten
-  without a sweep, and past capacity the oldest articles' bands go first (counted in ``<prefix>:meta`` as
-  ``evicted``). The table is sized from ``index_capacity`` (the unique articles the index holds at once)
-  to about 33 entries a bucket, about 9 bytes an entry, so its cost does not depend on how full it is.
-* One script call reads every bucket of its batch's bands first (one ``HMGET`` per band hash), keeps
-  what the batch writes (buckets, records, entries) in Lua tables that answer the batch's own lookups,
-  and writes it at the end, one ``HSET`` per key: 6-8 Redis commands per article instead of one per
-  band (docs/performance.md, "The index call"). Every string that enters Lua is hashed byte by byte by
-  Redis's Lua, so a bucket is the most the script reads or builds at a time.
+  first write. A bucket keeps its entries newest first: a write puts the new entry in front and drops the
+  last, the bucket's oldest, so entries that left the window are overwritten without a sweep, and past
+  capacity the oldest articles' bands go first (counted in ``<prefix>:meta`` as ``evicted``). The table
+  is sized from ``index_capacity`` (the unique articles the index holds at once) to about 33 entries a
+  bucket, about 9 bytes an entry, so its cost does not depend on how full it is.
+* One script call reads every bucket of its batch's bands first (one ``HMGET`` per band hash: the
+  client lists the batch's buckets once each, grouped by hash, and each band names its bucket by its
+  place in that list, :func:`batch_buckets`), keeps what the batch writes (buckets, records, entries) in
+  Lua tables that answer the batch's own lookups, and writes it at the end, one ``HSET`` per key: 6-8
+  Redis commands per article instead of one per band (docs/performance.md, "The index call"). Every
+  string that enters Lua is hashed byte by byte by Redis's Lua, so a bucket is the most the script
+  reads at a time, and a write makes the new bucket in one ``struct.pack``, with no substrings.
 * URL, exact, id and name entries live in small hashes ``<prefix>:<shard>`` that Redis keeps in its compact
   listpack encoding (a 6-byte field and the article number); the shard count is sized from
   ``index_capacity`` so a hash holds at most about 64 entries. An article's id entry is in its name
@@ -85,7 +87,7 @@ _KEY_ENTRIES_PER_ARTICLE = 5  # id, name, URL and exact entries, for duplicates 
 BUCKET_SLOTS = 41  # entries of a band bucket, 6 bytes each, newest first
 SLOT_BYTES = 6
 BUCKET_BYTES = BUCKET_SLOTS * SLOT_BYTES  # 246: with its sds header, jemalloc's 256-byte class
-BUCKETS_PER_KEY = 1  # a bucket is one field of a band hash (read whole: the script reads no more)
+BUCKETS_PER_KEY = 1  # a bucket is one field of a band hash
 _TABLE_LOAD = 0.8  # band entries per slot at capacity: 0.6% evicted early (the Poisson tail)
 
 
@@ -168,8 +170,9 @@ def decode_time(token: str) -> float | None:
 
 
 def packed_bands(band_hashes: tuple[int, ...], table_keys: int) -> bytes:
-    """The bands as the script reads them: per band a big-endian uint32 table key, uint16 byte offset
-    of the bucket in it, and the 2-byte check.
+    """The bands of one article: per band a big-endian uint32 bucket number (which
+    :func:`batch_buckets` turns into the bucket's place in its batch's list), a uint16 byte offset of
+    the bucket in its group (0, as a group is one bucket), and the 2-byte check.
 
     The bucket is the band hash's top 48 bits modulo the table's buckets; the check is its low 15 bits
     with the top bit set, so it never matches an empty slot (a chance match only adds a candidate, which
