@@ -2,14 +2,17 @@
 
 Prepares N synthetic articles once (``generate_stream(n, duplicate_share=0.3)``, text articles only),
 then decides them against an empty index in batches of 64 (as a worker sends them) with
-``RedisIndex.decide_many`` of the working tree and, with ``--baseline REV``, of ``streams/`` as it is at
-that git revision (exported to a temporary folder and run in a process of its own), rounds alternated,
-each on a fresh ``redis-server`` started on a free port. Reported per article: wall time, the client's
-CPU (``time.process_time``), the Redis process's CPU (user + system, from ``/proc``), Redis's own time
-in the script (``INFO commandstats``) and the commands it ran, plus how many decisions were duplicates::
+``RedisIndex.decide_many`` of the working tree and, with ``--baseline REV`` (repeatable), of
+``streams/`` as it is at that git revision (exported to a temporary folder and run in a process of
+its own), rounds alternated, each on a fresh ``redis-server`` started on a free port. Reported per
+article: wall time, the client's CPU (``time.process_time``), the Redis process's CPU (user +
+system, from ``/proc``), Redis's own time in the script (``INFO commandstats``), the commands it ran
+and the bytes of Redis memory the index took (``used_memory`` after minus before, per article
+decided; ``index_capacity`` is N), plus how many decisions were duplicates::
 
     .venv/bin/python benchmarks/index_call.py                       # the working tree alone
     .venv/bin/python benchmarks/index_call.py --baseline d4f7d11    # against the index before layout v2
+    .venv/bin/python benchmarks/index_call.py --baseline 6dfd5e3 --baseline cebce7f  # v4 and v5 side by side
 
 Not part of the test suite (it measures).
 """
@@ -60,6 +63,7 @@ async def measure_tree(articles: int, redis_url: str, redis_pid: int) -> dict[st
     await index.open()
     await index.client.script_load(index._script.script)
     client.config_resetstat()
+    memory = int(client.info("memory")["used_memory"])
     verdicts = []
     wall, cpu, redis_cpu = time.perf_counter(), time.process_time(), process_cpu_seconds(redis_pid)
     for start in range(0, len(prepared), 64):
@@ -68,6 +72,7 @@ async def measure_tree(articles: int, redis_url: str, redis_pid: int) -> dict[st
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     redis_cpu = process_cpu_seconds(redis_pid) - redis_cpu
     stats = client.info("commandstats")
+    memory = int(client.info("memory")["used_memory"]) - memory
     await index.close()
     n = len(prepared)
     script = stats.get("cmdstat_evalsha", {})
@@ -80,6 +85,7 @@ async def measure_tree(articles: int, redis_url: str, redis_pid: int) -> dict[st
         "redis_cpu_us": round(redis_cpu / n * 1e6, 1),
         "redis_script_us": round(script.get("usec", 0) / n, 1),
         "redis_commands": round(commands / n, 1),
+        "redis_bytes": round(memory / n),
     }
 
 
@@ -114,20 +120,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--articles", type=int, default=6000, help="synthetic articles (default 6000)")
     parser.add_argument("--rounds", type=int, default=2, help="measurements of each tree (default 2)")
-    parser.add_argument("--baseline", metavar="REV", help="also measure streams/ at this git revision")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        action="append",
+        default=[],
+        help="also measure streams/ at this git revision (repeatable)",
+    )
     options = parser.parse_args()
     from streams.tools.localstack import start_redis
 
     with tempfile.TemporaryDirectory(prefix="streams-index-call-") as tmp:
         trees = {"working tree": REPO}
-        if options.baseline:
-            trees[options.baseline] = export_revision(options.baseline, Path(tmp) / "baseline")
+        for revision in options.baseline:
+            trees[revision] = export_revision(revision, Path(tmp) / f"baseline-{revision}")
         results: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
         for round_no in range(options.rounds):
             for name, tree in trees.items():
                 with start_redis(Path(tmp) / f"redis-{round_no}-{len(results[name])}-{name[:8]}") as server:
                     results[name].append(run_in(tree, options.articles, server.url, server.pid or 0))
-    keys = ("wall_us", "client_cpu_us", "redis_cpu_us", "redis_script_us", "redis_commands")
+    keys = ("wall_us", "client_cpu_us", "redis_cpu_us", "redis_script_us", "redis_commands", "redis_bytes")
     print("| tree | articles | duplicates | " + " | ".join(k.replace("_", " ") for k in keys) + " |")
     print("|---|---:|---:|" + "---:|" * len(keys))
     for name, runs in results.items():

@@ -5,29 +5,37 @@ per article, keeps about 5 KB per article, has no expiry, and its query-then-ins
 two workers that see two copies of a story at once both call it new. This index keeps datasketch's
 idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself:
 
-* Everything lives under ``{namespace}:v4:<tag>``; the tag encodes the shingles, permutations, seed,
+* Everything lives under ``{namespace}:v5:<tag>``; the tag encodes the shingles, permutations, seed,
   bands, shard count and band table size, so a change of parameters starts a new index instead of
   mixing signatures (older layouts are not read: an upgrade starts empty; v3 keyed the id entry by the
-  id alone, v4 by the id with the article's URL and exact keys, and keeps a title sketch per record).
+  id alone, v4 by the id with the article's URL and exact keys, and keeps a title sketch per record; v5
+  keeps the band table in hashes and the id entry in the name entry's shard).
   The braces are a cluster hash tag: all keys of an index sit in one slot, which Lua needs.
 * Articles get a sequence number (``<prefix>:seq``) that only grows. Time is cut into generations
   (``retention / index_generations`` long); ``<prefix>:meta`` holds the index's epoch and the first
   number of each generation. An entry is live while its article number is at least the first number
   of the oldest live generation: one comparison, so the entries of every generation share one hash
   per shard and a lookup is one ``HGET``, not one per generation.
-* The LSH bands live in a band table of fixed-size strings (``<prefix>:b:<key>``, 28 buckets of 144 bytes
-  each): a band's hash picks a bucket, and the bucket's 24 slots of 6 bytes hold a 15-bit check of the
-  band and an article number. A lookup is one ``GETRANGE`` of the bucket and a C-speed search for the
-  check; a write is one ``SETRANGE``; a key is created whole on its first write. A bucket is a ring
-  written in article order with one empty slot, the hole, where the next entry goes: the entry after it
-  is the bucket's oldest, so entries that left the window are overwritten without a sweep, and past
+* The LSH bands live in a band table of fixed-size buckets: hashes ``<prefix>:b:<n>`` of up to 65,536
+  fields, a field (2 bytes) a bucket of 41 slots of 6 bytes (246 bytes, with its header jemalloc's
+  256-byte class). A band's hash picks a bucket, and a slot holds a 15-bit check of the band and an
+  article number. A lookup is a C-speed search of the bucket for the check; a bucket is created on its
+  first write. A bucket keeps its entries newest first: a write puts the new entry in front and drops the
+  last, the bucket's oldest, so entries that left the window are overwritten without a sweep, and past
   capacity the oldest articles' bands go first (counted in ``<prefix>:meta`` as ``evicted``). The table
-  is sized from ``index_capacity`` (the unique articles the index holds at once) to about 16 entries a
-  bucket, about 9 bytes an entry, so its cost does not depend on how full it is: the listpack hashes it
-  replaced cost a third more per lookup full than empty (docs/performance.md, "Growth").
+  is sized from ``index_capacity`` (the unique articles the index holds at once) to about 33 entries a
+  bucket, about 9 bytes an entry, so its cost does not depend on how full it is.
+* One script call reads every bucket of its batch's bands first (one ``HMGET`` per band hash: the
+  client lists the batch's buckets once each, grouped by hash, and each band names its bucket by its
+  place in that list, :func:`batch_buckets`), keeps what the batch writes (buckets, records, entries) in
+  Lua tables that answer the batch's own lookups, and writes it at the end, one ``HSET`` per key: 6-8
+  Redis commands per article instead of one per band (docs/performance.md, "The index call"). Every
+  string that enters Lua is hashed byte by byte by Redis's Lua, so a bucket is the most the script
+  reads at a time, and a write makes the new bucket in one ``struct.pack``, with no substrings.
 * URL, exact, id and name entries live in small hashes ``<prefix>:<shard>`` that Redis keeps in its compact
   listpack encoding (a 6-byte field and the article number); the shard count is sized from
-  ``index_capacity`` so a hash holds at most about 64 entries.
+  ``index_capacity`` so a hash holds at most about 64 entries. An article's id entry is in its name
+  entry's shard, so one ``HMGET`` reads both.
 * Records (``<prefix>:r:<n // 128>``) keep, for a unique article, its shingle count, URL, id, title
   sketch (:func:`streams.fingerprint.title_sketch`, for the same-host rule) and its 8-bit signature for
   verification; for a duplicate, the canonical article's number, id and URL and
@@ -74,14 +82,14 @@ from streams.fingerprint import Fingerprint, Rule, title_sketch
 from streams.fingerprint_params import FingerprintParams
 
 T = TypeVar("T")
-LAYOUT_VERSION = "v4"
+LAYOUT_VERSION = "v5"
 _LISTPACK_TARGET_ENTRIES = 64  # Redis keeps hashes of up to 128 small entries as a compact listpack.
 _KEY_ENTRIES_PER_ARTICLE = 5  # id, name, URL and exact entries, for duplicates too: room for a fourth more.
-BUCKET_SLOTS = 24  # slots of a band bucket, 6 bytes each; one is always empty (decide.lua: the hole)
+BUCKET_SLOTS = 41  # entries of a band bucket, 6 bytes each, newest first
 SLOT_BYTES = 6
-BUCKET_BYTES = BUCKET_SLOTS * SLOT_BYTES
-BUCKETS_PER_KEY = 28  # a key of 4,032 bytes: with its sds header just under 4 KiB, jemalloc's class
-_TABLE_LOAD = 0.7  # band entries per usable slot at capacity: 0.6% evicted early (the Poisson tail)
+BUCKET_BYTES = BUCKET_SLOTS * SLOT_BYTES  # 246: with its sds header, jemalloc's 256-byte class
+BUCKETS_PER_KEY = 1  # a bucket is one field of a band hash
+_TABLE_LOAD = 0.8  # band entries per slot at capacity: 0.6% evicted early (the Poisson tail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +113,14 @@ class IndexConfig:
 
     @property
     def table_keys(self) -> int:
-        """Keys of the band table, sized so that ``capacity`` unique articles fill it to the target load.
+        """Band groups (of :data:`BUCKETS_PER_KEY` buckets) of the band table, sized so that ``capacity``
+        unique articles fill it to the target load.
 
         Rounded up to a number with four significant bits (at most 1/8 more than needed): the count is
         part of the prefix, so small changes of the capacity keep the index.
         """
         bands = self.params.bands + self.params.lead_bands + self.params.chunk_sample
-        keys = math.ceil(self.capacity * bands / ((BUCKET_SLOTS - 1) * _TABLE_LOAD) / BUCKETS_PER_KEY)
+        keys = math.ceil(self.capacity * bands / (BUCKET_SLOTS * _TABLE_LOAD) / BUCKETS_PER_KEY)
         step = 1 << max(0, keys.bit_length() - 4)
         return -(-keys // step) * step
 
@@ -162,8 +171,9 @@ def decode_time(token: str) -> float | None:
 
 
 def packed_bands(band_hashes: tuple[int, ...], table_keys: int) -> bytes:
-    """The bands as the script reads them: per band a big-endian uint32 table key, uint16 byte offset
-    of the bucket in it, and the 2-byte check.
+    """The bands of one article: per band a big-endian uint32 bucket number (which
+    :func:`batch_buckets` turns into the bucket's place in its batch's list), a uint16 byte offset of
+    the bucket in its group (0, as a group is one bucket), and the 2-byte check.
 
     The bucket is the band hash's top 48 bits modulo the table's buckets; the check is its low 15 bits
     with the top bit set, so it never matches an empty slot (a chance match only adds a candidate, which
@@ -201,7 +211,8 @@ def article_args(
     # Two entries name the article: the id entry hashes the id with the content (canonical URL and exact
     # key), so only the same article again finds it and gets its first decision replayed; the name entry
     # hashes the id alone, so the id reused for other content is found there and refused (id_conflict):
-    # an id never carries content the index has not checked.
+    # an id never carries content the index has not checked. Both sit in the shard of the name, so the
+    # script reads (and writes) them with one command.
     name = article_id.encode("utf-8", "surrogatepass")
     digests = (
         xxhash.xxh3_128_digest(name + b"\0" + bytes.fromhex(fp.url_key + fp.identity_key)),
@@ -210,9 +221,9 @@ def article_args(
         xxhash.xxh3_128_digest(name),
     )
     shift = 64 - shard_bits
-    keys = struct.pack(">IIII", *(int.from_bytes(d[:8], "big") >> shift for d in digests)) + b"".join(
-        d[8:14] for d in digests
-    )
+    shards = [int.from_bytes(d[:8], "big") >> shift for d in digests]
+    shards[0] = shards[3]
+    keys = struct.pack(">IIII", *shards) + b"".join(d[8:14] for d in digests)
     return [
         article_id.replace("\0", ""),
         url.replace("\0", ""),
@@ -253,7 +264,39 @@ def script_args(
     for item in items:
         title = item[3] if len(item) > 3 else ""
         args.extend(article_args(item[0], item[1], item[2], shard_bits, table_keys, title))
+    bands = [args[len(args) - 7 * (len(items) - k) + 5] for k in range(len(items))]
+    numbered, groups = batch_buckets([b if isinstance(b, bytes) else b"" for b in bands])
+    for k, packed in enumerate(numbered):
+        args[len(args) - 7 * (len(items) - k) + 5] = packed
+    args.extend(groups)
     return args
+
+
+_PACKED_BAND = np.dtype([("key", ">u4"), ("offset", ">u2"), ("check", ">u2")])
+
+
+def batch_buckets(packed: Sequence[bytes]) -> tuple[list[bytes], list[int | bytes]]:
+    """The batch's band buckets, each named once, as ``decide.lua`` reads them (pure).
+
+    Returns each article's packed bands with the bucket number replaced by the bucket's position (from
+    1) in the batch's distinct buckets, and the arguments that list those buckets: the number of band
+    hashes they sit in, then per hash its number and its fields (2 bytes each, big-endian) packed in one
+    string. The script then reads them with one ``HMGET`` per hash and no work per band of its own.
+    """
+    arrays = [np.frombuffer(p, dtype=_PACKED_BAND) for p in packed]
+    keys = np.concatenate([a["key"] for a in arrays]) if arrays else np.empty(0, dtype=">u4")
+    distinct, inverse = np.unique(keys, return_inverse=True)  # sorted: the buckets of a hash are a run
+    numbered, start = [], 0
+    for array in arrays:
+        renumbered = array.copy()
+        renumbered["key"] = inverse[start : start + len(array)] + 1
+        start += len(array)
+        numbered.append(renumbered.tobytes())
+    hashes = distinct >> np.uint32(16)
+    groups: list[int | bytes] = []
+    for run in np.split(distinct, np.flatnonzero(np.diff(hashes)) + 1) if len(distinct) else []:
+        groups += [int(run[0]) >> 16, (run & np.uint32(0xFFFF)).astype(">u2").tobytes()]
+    return numbered, [len(groups) // 2, *groups]
 
 
 def sweep_shards_per_call(config: IndexConfig, interval_seconds: float) -> int:

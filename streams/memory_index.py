@@ -31,12 +31,12 @@ generations that have one. Entries and candidates outside the window are ignored
 forgets them (it changes no decision).
 
 **Capacity.** The band table has ``table_keys * BUCKETS_PER_KEY`` buckets; a band hash picks a bucket
-(its top 48 bits modulo the bucket count) and a 15-bit check (its low bits, top bit set). A bucket is a
-ring of ``BUCKET_SLOTS`` slots written in article order, with always one empty slot, the hole: an entry
-goes in the hole and the slot after it is emptied. Past about ``capacity`` unique articles that slot
-still holds an article of the window, which then loses that band (counted by :meth:`band_evictions`).
+(its top 48 bits modulo the bucket count) and a 15-bit check (its low bits, top bit set). A bucket
+keeps up to ``BUCKET_SLOTS`` entries, newest first: an entry goes in front and, once the bucket is
+full, its oldest entry is dropped. Past about ``capacity`` unique articles that entry still belongs to
+an article of the window, which then loses that band (counted by :meth:`band_evictions`).
 Candidates are the window's articles in a slot with the band's check, taken band by band, each bucket
-from its first slot on, at most ``max_candidates`` distinct ones (so a chance match of the check also
+newest first, at most ``max_candidates`` distinct ones (so a chance match of the check also
 makes a candidate, which verification judges like any other).
 
 **Site chrome** (:meth:`MemoryIndex.decide_and_count`, as ``lua/chrome.lua``): per host and text block,
@@ -106,20 +106,17 @@ class _HostChrome:
 
 
 class _Bucket:
-    """A ring of (check, number) slots with one empty slot, the hole, where the next entry goes."""
+    """Up to ``BUCKET_SLOTS`` (check, number) entries, newest first."""
 
     __slots__ = ("slots",)
 
     def __init__(self) -> None:
-        self.slots: list[tuple[int, int] | None] = [None] * BUCKET_SLOTS
+        self.slots: list[tuple[int, int]] = []
 
     def write(self, check: int, number: int) -> int | None:
-        """Put an entry in the hole and empty the slot after it; returns the number that slot held."""
-        hole = self.slots.index(None)
-        self.slots[hole] = (check, number)
-        after = (hole + 1) % BUCKET_SLOTS
-        dropped, self.slots[after] = self.slots[after], None
-        return None if dropped is None else dropped[1]
+        """Put an entry in front; returns the number of the oldest entry if that one is dropped."""
+        self.slots.insert(0, (check, number))
+        return self.slots.pop()[1] if len(self.slots) > BUCKET_SLOTS else None
 
 
 def _as_lua_prints(value: float, digits: str) -> float:
@@ -333,7 +330,7 @@ class MemoryIndex:
                 continue
             check = _check_of(band)
             for slot in bucket.slots:
-                if slot is None or slot[0] != check or slot[1] < first_live or slot[1] in found:
+                if slot[0] != check or slot[1] < first_live or slot[1] in found:
                     continue
                 if len(found) < self.config.max_candidates:
                     found[slot[1]] = None

@@ -1,7 +1,7 @@
 """Directed cases of the index's decision, on hand-made fingerprints, run against both indexes.
 
 Each scenario states the outcome the specification (streams/memory_index.py's docstring) requires where
-random streams rarely go: ties, the candidate cap, a wrapped bucket ring, evictions, chance check
+random streams rarely go: ties, the candidate cap, a full bucket read newest first, evictions, chance check
 matches, the window's edges. tests/unit/test_memory_index.py runs them on MemoryIndex,
 tests/integration/test_index_equivalence.py on RedisIndex.
 """
@@ -16,7 +16,7 @@ import numpy as np
 
 from streams.dedup import index_config
 from streams.fingerprint import Fingerprint
-from streams.index import BUCKET_SLOTS, Index, IndexConfig, IndexVerdict
+from streams.index import BUCKET_SLOTS, BUCKETS_PER_KEY, Index, IndexConfig, IndexVerdict
 from tests.conftest import make_settings
 
 MakeIndex = Callable[[IndexConfig], Index]
@@ -26,15 +26,20 @@ BASE = _rng.integers(0, 256, 128, dtype=np.uint32)
 
 
 def config(redis_url: str = "redis://unused", **changes: object) -> IndexConfig:
-    """A one-key band table (28 buckets, so a test can aim at one) and a 100-second window."""
+    """A small band table (:data:`BUCKETS` buckets, so a test can aim at one) and a 100-second window."""
     base = index_config(make_settings(None, redis_url))
-    values: dict[str, object] = {"capacity": 1, "retention_seconds": 100, "generations": 1, **changes}
+    values: dict[str, object] = {"capacity": 10, "retention_seconds": 100, "generations": 1, **changes}
     return dataclasses.replace(base, **values)  # type: ignore[arg-type]
 
 
+#: Buckets of the scenarios' band table (at least the ten they aim at).
+BUCKETS = config().table_keys * BUCKETS_PER_KEY
+assert BUCKETS >= 10
+
+
 def band(bucket: int, check: int, other: int = 0) -> int:
-    """A band hash that lands in ``bucket`` (of 28) with ``check``; ``other`` makes another hash there."""
-    return ((bucket + 28 * other) << 16) | check
+    """A band hash that lands in ``bucket`` with ``check``; ``other`` makes another hash there."""
+    return ((bucket + BUCKETS * other) << 16) | check
 
 
 def fp(changed: range | None = None, bands: tuple[int, ...] = (), count: int = 10) -> Fingerprint:
@@ -110,14 +115,14 @@ async def the_cap_takes_candidates_in_band_order(index: Index) -> None:
     assert verdict.duplicate_of == "a"  # b, the better one, was never looked at
 
 
-async def a_wrapped_ring_is_read_from_its_first_slot(index: Index) -> None:
-    """A bucket is scanned slot by slot, not oldest first: once its ring has wrapped, a newer entry in
-    an early slot is found before an older one in a late slot (max_candidates 1)."""
-    for i in range(BUCKET_SLOTS - 1):  # fill the ring with other checks: the hole is now the last slot
+async def a_full_bucket_is_read_newest_first(index: Index) -> None:
+    """A bucket is scanned newest first: in a full bucket, a newer entry is found before an older one
+    (max_candidates 1), and each new entry drops the oldest."""
+    for i in range(BUCKET_SLOTS):  # fill the bucket with other checks
         await decide(index, unrelated((band(5, 0x9000 + i),)), f"f{i}")
     # Each is like the base, not like the other; the older one more so.
-    await decide(index, fp(range(0, 45), (band(5, 0x8005),)), "older")  # the last slot
-    await decide(index, fp(range(64, 128), (band(5, 0x8005), band(6, 0x8006))), "newer")  # wraps to slot 0
+    await decide(index, fp(range(0, 45), (band(5, 0x8005),)), "older")
+    await decide(index, fp(range(64, 128), (band(5, 0x8005), band(6, 0x8006))), "newer")
     verdict = await decide(index, fp(bands=(band(5, 0x8005),)), "n")
     assert verdict.duplicate_of == "newer"
     assert await index.band_evictions() == 2  # the first two fillers' entries, both still in the window
@@ -125,7 +130,7 @@ async def a_wrapped_ring_is_read_from_its_first_slot(index: Index) -> None:
 
 async def an_evicted_band_no_longer_finds_its_article(index: Index) -> None:
     await decide(index, fp(range(0, 10), (band(3, 0x8003),)), "story")
-    for i in range(BUCKET_SLOTS - 1):
+    for i in range(BUCKET_SLOTS):
         await decide(index, unrelated((band(3, 0x9000 + i),)), f"f{i}")
     assert await index.band_evictions() == 1
     verdict = await decide(index, fp(bands=(band(3, 0x8003),)), "copy")
@@ -193,14 +198,45 @@ async def same_host_needs_the_title(index: Index) -> None:
     assert untitled.duplicate_of == "b"  # no headline to disagree with: the text decides alone
 
 
+async def one_batch_sees_its_own_writes(index: Index) -> None:
+    """In one call, each article is decided after the ones before it, as if they had been written: a
+    replay, an exact copy and a near copy of an article of the same batch find it, and a bucket that
+    fills within the batch drops its first entry (so a copy of that article after it is unique)."""
+    a = fp(range(0, 10), (band(1, 0x8001),))
+    exact = dataclasses.replace(fp(range(0, 10)), exact_key=a.exact_key)
+    near = fp(range(100, 110), (band(1, 0x8001),))
+    fillers = [unrelated((band(2, 0x9000 + i),)) for i in range(BUCKET_SLOTS)]
+    first = fp(range(0, 10), (band(2, 0x8002),))
+    batch = [
+        (a, "a", "https://a.example/1", ""),
+        (a, "a", "https://a.example/1", ""),
+        (exact, "b", "https://b.example/1", ""),
+        (near, "n", "https://n.example/1", ""),
+        (first, "first", "https://first.example/1", ""),
+        *((f, f"f{i}", f"https://f{i}.example/1", "") for i, f in enumerate(fillers)),
+        (fp(bands=(band(2, 0x8002),)), "late", "https://late.example/1", ""),
+    ]
+    verdicts = await index.decide_many(batch, now=T0)
+    assert [(v.status, v.sequence, v.replayed) for v in verdicts[:4]] == [
+        ("unique", 1, False),
+        ("unique", 1, True),
+        ("duplicate", 2, False),
+        ("duplicate", 3, False),
+    ]
+    assert [(v.match, v.duplicate_of) for v in verdicts[2:4]] == [("exact", "a"), ("near", "a")]
+    assert verdicts[-1].status == "unique"
+    assert await index.band_evictions() == 2  # first's entry, then f0's when the late one came in
+
+
 SCENARIOS: dict[str, tuple[dict[str, object], Callable[[Index], Awaitable[None]]]] = {
     "tie": ({}, tie_goes_to_the_lowest_number),
     "best": ({}, highest_estimate_wins),
     "cap": ({"max_candidates": 1}, the_cap_takes_candidates_in_band_order),
-    "ring": ({"max_candidates": 1}, a_wrapped_ring_is_read_from_its_first_slot),
+    "newest-first": ({"max_candidates": 1}, a_full_bucket_is_read_newest_first),
     "eviction": ({}, an_evicted_band_no_longer_finds_its_article),
     "check": ({}, a_chance_check_match_is_a_candidate),
     "window": ({"generations": 2}, the_window_ends_after_generations_plus_one),
     "replay": ({"generations": 2, "retention_seconds": 200}, replays_conflicts_and_canonicals),
     "same-host": ({}, same_host_needs_the_title),
+    "one-batch": ({}, one_batch_sees_its_own_writes),
 }

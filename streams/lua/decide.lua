@@ -1,5 +1,5 @@
 -- Atomic query-and-insert of a batch of articles into the LSH index, in order (see streams/index.py for
--- the layout). One call decides a whole batch: the settings travel once, each article in six arguments.
+-- the layout). One call decides a whole batch: the settings travel once, each article in seven arguments.
 --
 -- ARGV: 1 prefix, 2 current generation, 3 generations to read back, 4 epoch expected, 5 jaccard
 -- threshold, 6 containment threshold, 7 min containment shingles, 8 max candidates, 9 lead threshold,
@@ -7,10 +7,16 @@
 -- signature), 12 the decision time (base-36 Unix ms), 13 same-host title threshold, 14 number of
 -- articles; then per article: id, url, shingle count, compact signature .. compact lead, the id, URL,
 -- exact and name keys packed (four big-endian uint32 shards, then four 6-byte fields; the id key hashes
--- the id with the URL and exact keys, the name key the id alone: streams/index.py article_args), the
--- bands packed (per band a big-endian uint32 band table key, uint16 byte offset of its bucket in that key
--- and the 2-byte check: packed_bands in streams/index.py), the title sketch (4 hex digits a word:
--- title_sketch in streams/fingerprint.py).
+-- the id with the URL and exact keys, the name key the id alone, and both sit in the name's shard:
+-- streams/index.py article_args), the bands packed (per band a big-endian uint32 bucket position in the
+-- batch's list of buckets, a uint16 0 and the 2-byte check: packed_bands and batch_buckets in
+-- streams/index.py), the title sketch (4 hex digits a word: title_sketch in streams/fingerprint.py);
+-- then the batch's buckets: the number of band hashes, and per hash its number and its fields packed.
+--
+-- The call is light on Redis commands: the buckets of the batch's bands are read first, in one HMGET per
+-- band hash, and every write (buckets, records, entries) waits in this script's tables until the batch is
+-- decided, then goes in one HSET per key. Until then the tables answer the batch's own lookups, so each
+-- article sees the writes of those before it, as if they had been made at once.
 -- Returns {'epoch_mismatch', epoch} or one reply per article, its parts joined by NUL bytes: see
 -- decode_reply in streams/index.py.
 
@@ -37,8 +43,8 @@ if meta[1] ~= epoch then
   return {'epoch_mismatch', meta[1] or ''}
 end
 -- Article numbers: the batch reserves one per article in one call and gives back at the end what its
--- replays did not use. (A script that fails half way has written what it wrote: reserved first, a
--- number it used is never handed out again.)
+-- replays did not use. (Reserved first: a script that fails half way has used up its numbers, which
+-- are never handed out again, and written nothing else, as its other writes come at the end.)
 local seq_key = prefix .. ':seq'
 local reserved = redis.call('INCRBY', seq_key, narticles)
 local seq = reserved - narticles
@@ -57,30 +63,69 @@ local shard_prefix = prefix .. ':'
 local record_prefix = prefix .. ':r:'
 local table_prefix = prefix .. ':b:'
 
--- The band table (see streams/index.py: the constants must match): strings of BUCKETS_PER_KEY buckets,
--- a bucket of SLOTS slots of 6 bytes, a slot the band's 2-byte check (top bit set) and the article's
--- number (its low 32 bits, big-endian). A bucket is a ring written in the order of article numbers, and
--- one slot, the hole, is always empty: the next write goes there and empties the slot after it, which
--- held the bucket's oldest entry (one that has left the window; past capacity, the oldest article's).
--- Every lookup is one GETRANGE and every write one SETRANGE at a fixed offset (two when the ring wraps),
--- so what they cost does not depend on how full the index is.
-local SLOTS, SLOT_BYTES, BUCKETS_PER_KEY = 24, 6, 28
+-- The band table (see streams/index.py: the constants must match): hashes of up to 65,536 buckets, a
+-- bucket one field (its number's low 16 bits, 2 bytes; the hash: the high bits) of SLOTS slots of 6 bytes,
+-- a slot the band's 2-byte check (top bit set) and the article's number (its low 32 bits, big-endian),
+-- or zeros. A bucket keeps its entries newest first: a write puts the new entry in front and drops the
+-- last slot, the bucket's oldest entry (one that has left the window; past capacity, the oldest
+-- article's). Every string that enters Lua is hashed byte by byte by Redis's Lua, so the new bucket is
+-- made in one struct.pack (the entry, then the first SLOTS - 1 slots of the old one), which creates
+-- only that string. What a lookup or a write costs does not depend on how full the index is.
+local SLOTS, SLOT_BYTES, BUCKETS_PER_KEY = 41, 6, 1
 local BUCKET_BYTES = SLOTS * SLOT_BYTES
-local EMPTY_SLOT = string.rep('\0', SLOT_BYTES)
 local EMPTY_BUCKET = string.rep('\0', BUCKET_BYTES)
--- Per band of the article being decided (reused from one article to the next), and the article that
--- last wrote each bucket in this call.
-local band_keys, band_offsets, band_checks, band_slots, band_buckets, last_writer = {}, {}, {}, {}, {}, {}
+local WRITE_FORMAT = '>c2I4c' .. (BUCKET_BYTES - SLOT_BYTES)
+local LAST_SLOT = BUCKET_BYTES - SLOT_BYTES + 1
+local MAX_ARGS = 1000  -- fields or pairs of one HMGET or HSET (Lua's unpack has a stack limit)
+-- Per band of the article being decided (reused from one article to the next).
+local band_buckets, band_checks = {}, {}
 local evicted = 0
 -- A slot keeps an article number's low 32 bits: the number is the latest one reserved with those bits.
 local function full_number(low) return reserved - ((reserved - low) % 4294967296) end
-local function read_bucket(key, offset) return redis.call('GETRANGE', key, offset, offset + BUCKET_BYTES - 1) end
+
+-- Every bucket of the batch's bands, read at once and then kept up to date here: bucket position in the
+-- batch (from 1) -> its bytes (false: never written). The client lists the batch's buckets once each,
+-- grouped by band hash (after the articles' arguments: the number of hashes, then per hash its number
+-- and its 2-byte fields packed: batch_buckets in streams/index.py), and each band names its bucket by
+-- its position in that list, so the script reads them with one HMGET per hash and no work per band.
+local buckets, dirty_buckets, groups = {}, {}, {}
+do
+  local pos = 14 + 7 * narticles + 1
+  local n = 0
+  for gi = 1, tonumber(ARGV[pos]) do
+    local h, packed = ARGV[pos + 2 * gi - 1], ARGV[pos + 2 * gi]
+    local count = string.len(packed) / 2
+    local fields = {}
+    for i = 1, count do fields[i] = string.sub(packed, 2 * i - 1, 2 * i) end
+    groups[gi] = {table_prefix .. h, n, fields}
+    for first = 1, count, MAX_ARGS do
+      local values = redis.call('HMGET', table_prefix .. h, unpack(fields, first, math.min(first + MAX_ARGS - 1, count)))
+      for i = 1, #values do buckets[n + first + i - 1] = values[i] end
+    end
+    n = n + count
+  end
+end
+
+-- Records (hashes of 128 numbers) and entries written by this batch: read from here until written.
+local new_records, entries = {}, {}
 local function record_key(iid) return record_prefix .. math.floor(iid / 128) end
 
 local function lookup(shard, field)
-  local v = redis.call('HGET', shard_prefix .. shard, field)
+  local v = entries[shard .. field] or redis.call('HGET', shard_prefix .. shard, field)
   if v and tonumber(v) >= min_live then return v end
   return nil
+end
+
+-- The id and name entries share a shard: one HMGET for both.
+local function lookup_pair(shard, field1, field2)
+  local v1, v2 = entries[shard .. field1], entries[shard .. field2]
+  if not v1 or not v2 then
+    local found = redis.call('HMGET', shard_prefix .. shard, field1, field2)
+    v1, v2 = v1 or found[1], v2 or found[2]
+  end
+  if v1 and tonumber(v1) < min_live then v1 = nil end
+  if v2 and tonumber(v2) < min_live then v2 = nil end
+  return v1, v2
 end
 
 -- Split on the first n NULs only: the signature at the end of a unique record may contain NUL bytes.
@@ -113,17 +158,25 @@ end
 -- The time (base-36 Unix milliseconds, 8 bytes) is when the article was first decided, so a replayed
 -- decision is the same record, byte for byte.
 local function get_record(iid)
-  local rec = redis.call('HGET', record_key(iid), tostring(iid))
+  local rec = new_records[iid] or redis.call('HGET', record_key(iid), tostring(iid))
   if rec then return split(rec) end
   return nil
 end
 
+local pending_entries = {}  -- shard -> {field, value, field, value, ...}
 local function put(shard, field, value)
-  redis.call('HSET', shard_prefix .. shard, field, value)
+  entries[shard .. field] = value
+  local list = pending_entries[shard]
+  if not list then
+    list = {}
+    pending_entries[shard] = list
+  end
+  list[#list + 1] = field
+  list[#list + 1] = value
 end
 
 local function put_record(iid, value)
-  redis.call('HSET', record_key(iid), tostring(iid), value)
+  new_records[iid] = value
 end
 
 -- The canonical article's record as {'u', count, url, id}: from its own record, else (it has left the
@@ -181,14 +234,15 @@ local function title_agreement(a, b)
 end
 
 local function decide(article_id, url, count, siglead, keys, packed_bands, title)
-  local id_shard, url_shard, exact_shard, name_shard, id_raw, url_raw, exact_raw, name_raw =
+  -- (The first shard, the id key's, is the name key's: the two are read and written together.)
+  local _, url_shard, exact_shard, name_shard, id_raw, url_raw, exact_raw, name_raw =
     struct.unpack('>I4>I4>I4>I4c6c6c6c6', keys)
   local id_field, url_field, exact_field = 'i' .. id_raw, 'u' .. url_raw, 'x' .. exact_raw
   local name_field = 'n' .. name_raw
 
   -- 1. The same article again (redelivery: the same id, canonical URL and words): the decision it got
   -- the first time.
-  local seen = lookup(id_shard, id_field)
+  local seen, named = lookup_pair(name_shard, id_field, name_field)
   if seen then
     local rec = get_record(tonumber(seen))
     if not rec then return reply({'replay_lost', seen}) end
@@ -197,7 +251,6 @@ local function decide(article_id, url, count, siglead, keys, packed_bands, title
     return reply({'duplicate', seen, '1', rec[3], rec[4], rec[5], rec[6], canon[4], canon[3], rec.time or ''})
   end
   -- 1b. Its id with other content: an id names one article, so this one is refused (nothing written).
-  local named = lookup(name_shard, name_field)
   if named then return reply({'id_conflict', named}) end
 
   seq = seq + 1
@@ -208,7 +261,7 @@ local function decide(article_id, url, count, siglead, keys, packed_bands, title
   local function as_duplicate(canon_iid, canon, match, measure, sim, thr)
     put_record(iid, 'E\0' .. decided_at .. '\0' .. canon_iid .. '\0' .. match .. '\0' .. measure .. '\0' .. sim
       .. '\0' .. thr .. '\0' .. canon[3] .. '\0' .. canon[4])
-    put(id_shard, id_field, iid)
+    put(name_shard, id_field, iid)
     put(name_shard, name_field, iid)
     put(url_shard, url_field, iid)
     put(exact_shard, exact_field, iid)
@@ -229,13 +282,11 @@ local function decide(article_id, url, count, siglead, keys, packed_bands, title
   local nbands = string.len(packed_bands) / 8
   local candidates, ncand = {}, 0
   for b = 1, nbands do
-    local tkey, offset, check = struct.unpack('>I4I2c2', packed_bands, 8 * b - 7)
-    local key = table_prefix .. tkey
-    local slots = read_bucket(key, offset)
-    band_keys[b], band_offsets[b], band_checks[b], band_slots[b] = key, offset, check, slots
-    band_buckets[b] = tkey * 65536 + offset
+    local g, _, check = struct.unpack('>I4I2c2', packed_bands, 8 * b - 7)
+    band_buckets[b], band_checks[b] = g, check
+    local slots = buckets[g]
     local pos = 1
-    while true do
+    while slots do
       local at = string.find(slots, check, pos, true)
       if not at then break end
       if at % SLOT_BYTES == 1 then
@@ -290,45 +341,24 @@ local function decide(article_id, url, count, siglead, keys, packed_bands, title
       tostring(best_thr))
   end
 
-  -- 5. New: index it. Each band takes its bucket's hole; the oldest entry makes the next hole (counted as
-  -- evicted if that article is still in the window: the index is past its capacity).
+  -- 5. New: index it. Each band's entry goes in front of its bucket, whose oldest entry is dropped
+  -- (counted as evicted if that article is still in the window: the index is past its capacity).
   put_record(iid, 'U\0' .. decided_at .. '\0' .. count .. '\0' .. url .. '\0' .. article_id .. '\0' .. title
     .. '\0' .. siglead)
-  put(id_shard, id_field, iid)
+  put(name_shard, id_field, iid)
   put(name_shard, name_field, iid)
   put(url_shard, url_field, iid)
   put(exact_shard, exact_field, iid)
-  local entry_number = struct.pack('>I4', iid % 4294967296)
+  local entry_number = iid % 4294967296
   for b = 1, nbands do
-    local key, offset, bucket = band_keys[b], band_offsets[b], band_buckets[b]
-    local slots = band_slots[b]
-    if last_writer[bucket] == iid then
-      -- Another band of this article fell in the same bucket: read it again, with that band's entry.
-      slots = read_bucket(key, offset)
-    elseif slots == '' then
-      -- A key no article has written yet: created at its full size (unless an earlier band of this
-      -- article just did), so Redis allocates it once.
-      redis.call('SET', key, string.rep('\0', BUCKET_BYTES * BUCKETS_PER_KEY), 'NX')
-      slots = EMPTY_BUCKET
-    end
-    last_writer[bucket] = iid
-    -- The hole: the first empty slot on a slot boundary (a run of zeros can start inside a number only
-    -- when the slot after it is empty, so the search goes on to that slot).
-    local hole = string.find(slots, EMPTY_SLOT, 1, true)
-    while hole % SLOT_BYTES ~= 1 do hole = string.find(slots, EMPTY_SLOT, hole + 1, true) end
-    local at = hole - 1
-    local entry = band_checks[b] .. entry_number
-    local next_at = at + SLOT_BYTES
-    if next_at == BUCKET_BYTES then next_at = 0 end
-    if string.byte(slots, next_at + 1) ~= 0 and full_number(struct.unpack('>I4', slots, next_at + 3)) >= min_live then
+    local g = band_buckets[b]
+    -- (Read again: another band of this article may just have written to the same bucket.)
+    local slots = buckets[g] or EMPTY_BUCKET
+    if string.byte(slots, LAST_SLOT) ~= 0 and full_number(struct.unpack('>I4', slots, LAST_SLOT + 2)) >= min_live then
       evicted = evicted + 1
     end
-    if next_at > 0 then
-      redis.call('SETRANGE', key, offset + at, entry .. EMPTY_SLOT)
-    else
-      redis.call('SETRANGE', key, offset + at, entry)
-      redis.call('SETRANGE', key, offset, EMPTY_SLOT)
-    end
+    buckets[g] = struct.pack(WRITE_FORMAT, band_checks[b], entry_number, slots)
+    dirty_buckets[g] = true
   end
   return reply({'unique', tostring(iid), '0', decided_at})
 end
@@ -339,6 +369,34 @@ for k = 0, narticles - 1 do
   replies[k + 1] = decide(ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), ARGV[base + 4],
     ARGV[base + 5], ARGV[base + 6], ARGV[base + 7])
 end
+
+-- The batch's writes, one HSET per key.
+local function hset_all(key, pairs_list)
+  for first = 1, #pairs_list, 2 * MAX_ARGS do
+    redis.call('HSET', key, unpack(pairs_list, first, math.min(first + 2 * MAX_ARGS - 1, #pairs_list)))
+  end
+end
+for _, group in ipairs(groups) do
+  local key, n, fields = group[1], group[2], group[3]
+  local list = {}
+  for i = 1, #fields do
+    if dirty_buckets[n + i] then
+      list[#list + 1] = fields[i]
+      list[#list + 1] = buckets[n + i]
+    end
+  end
+  if #list > 0 then hset_all(key, list) end
+end
+local by_key = {}
+for iid, value in pairs(new_records) do
+  local key = record_key(iid)
+  if not by_key[key] then by_key[key] = {} end
+  local list = by_key[key]
+  list[#list + 1] = tostring(iid)
+  list[#list + 1] = value
+end
+for shard, list in pairs(pending_entries) do hset_all(shard_prefix .. shard, list) end
+for key, list in pairs(by_key) do hset_all(key, list) end
 if seq ~= reserved then redis.call('SET', seq_key, seq) end
 if evicted > 0 then redis.call('HINCRBY', meta_key, 'evicted', evicted) end
 return replies
