@@ -225,11 +225,14 @@ def load_settings() -> Settings:
 
 
 def quiet_clients() -> None:
-    """For a one-shot command: the Kafka client's connection chatter and the local stack's progress stay
-    out of the output (a failure is explained in one line); ``--log-level debug`` shows them."""
+    """For a one-shot command: the Kafka client's connection chatter, the local stack's progress and the
+    fallback extractor's notes stay out of the output (a failure is explained in one line);
+    ``--log-level debug`` shows them."""
     if not debugging():
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
         logging.getLogger("streams.tools.localstack").setLevel(logging.WARNING)
+        # The fallback extractor's notes on odd pages ("discarding data: None") would land among the tables.
+        logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 
 def debugging() -> bool:
