@@ -382,14 +382,15 @@ TOOL_COMMANDS = {
     "eval": "streams.tools.commands:evaluate",
     "bench": "streams.tools.bench:bench",
 }
-COMMAND_ORDER = ("dev", "worker", "dedup", "eval", "clean", "produce", "bench")  # then any other, faust last
+COMMAND_ORDER = ("dev", "worker", "dedup", "eval", "clean", "produce", "bench", "faust")
 
 
 class Commands(click.Group):
     """The service's commands and the developers' ones (imported on use), most useful first."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*self.commands, *TOOL_COMMANDS}, key=command_rank)
+        order = {name: rank for rank, name in enumerate(COMMAND_ORDER)}
+        return sorted({*self.commands, *TOOL_COMMANDS}, key=lambda name: order.get(name, len(order)))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in TOOL_COMMANDS:
@@ -402,12 +403,6 @@ class Commands(click.Group):
                 raise
             return missing_tools_command(cmd_name, (exc.name or "a dependency").replace("_", "-"))
         return cast(click.Command, command)
-
-
-def command_rank(name: str) -> tuple[int, str]:
-    if name == "faust":
-        return (len(COMMAND_ORDER) + 1, name)
-    return (COMMAND_ORDER.index(name) if name in COMMAND_ORDER else len(COMMAND_ORDER), name)
 
 
 def missing_tools_command(name: str, missing: str) -> click.Command:
@@ -580,12 +575,11 @@ def dedup(input_path: Path, output_path: Path, redis_url: str | None) -> None:
     quiet_clients()
     lines = [strip_labels(line)[0] for line in read_jsonl_lines(input_path)]
     with explained_errors(settings, redis_url):
-        url = index_redis_url(settings, redis_url)
-    with open_output(output_path) as out:
-        with explained_errors(settings, redis_url):
+        url = index_redis_url(settings, redis_url)  # an unreachable Redis fails before --output is made
+        with open_output(output_path) as out:
             decisions, elapsed = run_async(decide_offline(settings, url, lines))
-        for decision in decisions:
-            out.write(json.dumps(decision_record(decision), ensure_ascii=False) + "\n")
+            for decision in decisions:
+                out.write(json.dumps(decision_record(decision), ensure_ascii=False) + "\n")
     counts = Counter(d.status for d in decisions)
     console.print(
         f"{len(decisions)} decisions in {elapsed:.1f}s ({len(decisions) / max(elapsed, 1e-9):,.0f}/s): "

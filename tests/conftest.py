@@ -98,11 +98,6 @@ def settings_factory(broker: BrokerProcess, redis_url: str) -> Callable[..., Set
     return factory
 
 
-def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The STREAMS_* environment that reproduces these settings in a worker process."""
-    return {**settings.as_env(), **extra}
-
-
 @pytest.fixture
 def worker_factory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """Start ``streams worker`` processes for settings; every one is stopped after the test."""

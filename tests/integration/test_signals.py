@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from streams.tools.localstack import create_topics, free_port, start_broker, start_redis
-from tests.conftest import make_settings, settings_env
+from streams.tools.localstack import create_topics, free_port, start_broker, start_redis, worker_env
+from tests.conftest import make_settings
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,7 @@ def leftovers(pids: set[int], grace: float = 15.0) -> set[int]:
 
 def start_worker(settings: Any, log: Path) -> subprocess.Popen[bytes]:
     """``streams worker`` with these settings on a free web port, its output in ``log``."""
-    env = {**os.environ, **settings_env(settings, STREAMS_WEB_PORT=str(free_port()))}
+    env = worker_env(settings, free_port())
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "streams", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
@@ -265,7 +265,7 @@ def test_a_wrong_redis_password_stops_the_worker_at_start_with_the_reason(broker
     with start_redis(tmp_path / "redis", extra_args=["--requirepass", "right-password"]) as redis:
         url = f"redis://:wrong-password@127.0.0.1:{redis.port}/0"
         settings = make_settings(broker, url)
-        env = {**os.environ, **settings_env(settings, STREAMS_WEB_PORT=str(free_port()))}
+        env = worker_env(settings, free_port())
         run = subprocess.run(
             [sys.executable, "-m", "streams", "worker"],
             env=env,
@@ -299,7 +299,7 @@ def test_closing_the_terminal_stops_dev_and_everything_it_started(terminal):
 
 def test_ctrl_c_in_a_terminal_stops_a_worker(terminal, broker, tmp_path: Path):
     settings = make_settings(broker, f"redis://127.0.0.1:{free_port()}/0")
-    env = settings_env(settings, STREAMS_WEB_PORT=str(free_port()))
+    env = worker_env(settings, free_port())
     term = terminal("worker", env=env, cwd=tmp_path)
     term.expect("redis unavailable", 120)
     pids = {term.pid, *descendants(term.pid)}

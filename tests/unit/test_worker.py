@@ -166,6 +166,16 @@ def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
     return registry.get_sample_value(name, labels) or 0.0
 
 
+async def decide_and_publish(worker: DedupWorker, events: Sequence[Any]) -> list[Decision]:
+    """One batch through the loop's steps (prepare, decide, publish), the extraction process closed after."""
+    try:
+        decisions = await worker.decide_prepared(await worker.prepare_events(events))
+        await worker.publish(events, decisions)
+        return decisions
+    finally:
+        worker.engine.close()
+
+
 def test_the_routing_table_names_one_topic_per_status() -> None:
     """Every decision status has its output topic, and those are the deployment's output topics."""
     settings = quick_settings()
@@ -194,15 +204,7 @@ def test_each_decision_goes_to_the_topic_of_its_status_keyed_by_id() -> None:
     events = events_of(settings, payloads)
     cast(FakeEvent, events[4]).message.key = b"crawler-key"
 
-    async def go() -> list[Decision]:
-        try:
-            decisions = await worker.decide_prepared(await worker.prepare_events(events))
-            await worker.publish(events, decisions)
-            return decisions
-        finally:
-            worker.engine.close()
-
-    decisions = asyncio.run(go())
+    decisions = asyncio.run(decide_and_publish(worker, events))
     assert [d.status for d in decisions] == ["unique", "duplicate", "rejected", "unique", "rejected"]
     topics = {
         "unique": settings.topic_unique,
@@ -228,15 +230,7 @@ def test_the_published_body_is_the_decision_encoded() -> None:
     worker, producer, _ = make_worker(settings)
     events = events_of(settings, [article("https://a.example/1", WIRE, id="a"), b"{"])
 
-    async def go() -> list[Decision]:
-        try:
-            decisions = await worker.decide_prepared(await worker.prepare_events(events))
-            await worker.publish(events, decisions)
-            return decisions
-        finally:
-            worker.engine.close()
-
-    decisions = asyncio.run(go())
+    decisions = asyncio.run(decide_and_publish(worker, events))
     assert [s.value for s in producer.sent] == [encode_decision(d) for d in decisions]
 
 
