@@ -49,11 +49,28 @@ log = logging.getLogger(__name__)
 
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _YIELD_SECONDS = 0.01  # the longest a batch's CPU work keeps the event loop from other tasks
-#: Longer texts are cleaned in the time-boxed extraction process, like HTML: cleaning costs up to about
-#: 13 us a character (U+FDFA and mojibake on every line, on a busy machine: docs/guarantees.md), so one
-#: text cleaned on the event loop keeps it at most about 0.1 s. (99% of the development set's texts have
-#: fewer than 5,100 characters, 99.7% fewer than 8,192.)
+#: What is cleaned inline rather than in the time-boxed extraction process (whose round trip costs about
+#: 1 ms, more than cleaning a usual article). Cleaning costs up to about 13 us a character when characters
+#: beyond ASCII are dense (U+FDFA and mojibake on every line, on a busy machine: docs/guarantees.md), so a
+#: text of at most INLINE_TEXT_CHARS keeps the event loop at most about 0.1 s. A longer text of nearly only
+#: ASCII costs about 0.15 us a character in its dearest shapes (10 ms at the cap), so it is inline up to
+#: INLINE_LONG_TEXT_CHARS. An HTML page of at most INLINE_HTML_CHARS takes 70 ms at worst (1,600 unclosed
+#: nested <div>s; the pre-scan refuses 2,000). Measured by `benchmarks/inline_cleaning.py`.
 INLINE_TEXT_CHARS = 8_192
+INLINE_LONG_TEXT_CHARS = 65_536
+INLINE_NON_ASCII_BYTES = 512  # UTF-8 bytes beyond one a character, in a long text cleaned inline
+INLINE_HTML_CHARS = 8_192
+
+
+def cleans_inline(text: str | None, html: str | None) -> bool:
+    """Whether an article's text (or, without text, its HTML page) is cheap enough to clean inline."""
+    if not (text and text.strip()):
+        return len(html or "") <= INLINE_HTML_CHARS
+    if len(text) <= INLINE_TEXT_CHARS:
+        return True
+    return len(text) <= INLINE_LONG_TEXT_CHARS and (
+        text.isascii() or len(text.encode("utf-8", "surrogatepass")) - len(text) <= INLINE_NON_ASCII_BYTES
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,9 +309,9 @@ def _warm_up_extraction() -> None:
 class Deduplicator:
     """Decides batches of raw messages against the index, in order.
 
-    Text articles are cleaned inline (about a millisecond). HTML pages go to a process pool with a
-    time box, so a pathological page is rejected with ``extraction_timeout`` instead of stalling the
-    worker; the pool is replaced when a page times out.
+    Short texts and small HTML pages are cleaned inline (under a millisecond, 70 ms at worst). Longer
+    ones go to a process pool with a time box, so a pathological page is rejected with
+    ``extraction_timeout`` instead of stalling the worker; the pool is replaced when a page times out.
     """
 
     def __init__(self, settings: Settings, index: Index) -> None:
@@ -325,8 +342,7 @@ class Deduplicator:
             return parsed
         parse_seconds = time.perf_counter() - t0
         chrome = self.chrome.get(url_host(parsed.url)) if self.chrome_config.enabled else None
-        is_text = bool(parsed.text and parsed.text.strip())
-        if is_text and len(parsed.text or "") <= INLINE_TEXT_CHARS:
+        if cleans_inline(parsed.text, parsed.html):
             return prepare_parsed(parsed, payload, self.config, position, parse_seconds, chrome)
         loop = asyncio.get_running_loop()
         if self._pool is None:
@@ -342,7 +358,7 @@ class Deduplicator:
             return await asyncio.wait_for(future, timeout=self.settings.extraction_timeout_seconds)
         except TimeoutError:
             self._recycle_pool()
-            what = "text cleaning" if is_text else "HTML extraction"
+            what = "text cleaning" if parsed.text and parsed.text.strip() else "HTML extraction"
             return Rejection(
                 error="extraction_timeout",
                 message=f"{what} took longer than {self.settings.extraction_timeout_seconds}s",
@@ -449,6 +465,7 @@ class Deduplicator:
                 if pending is not None:
                     yield await pending
                 pending = asyncio.ensure_future(self.decide_prepared(prepared))
+                await asyncio.sleep(0)  # the call goes out now, not at the next batch's first turn
             if pending is not None:
                 yield await pending
                 pending = None

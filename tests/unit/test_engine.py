@@ -125,3 +125,29 @@ def test_a_page_redelivered_after_its_sites_chrome_was_learned_gets_its_first_de
     decided, engine = run([first, *rest, first], settings)
     assert engine.chrome.blocks() >= 10  # the template was learned between the two deliveries
     assert [d.to_dict() for d in decided[-1]] == [d.to_dict() for d in decided[0]]
+
+
+def test_what_is_cleaned_inline_and_what_in_the_time_boxed_process() -> None:
+    """Short texts, long texts of nearly only ASCII and small pages are cleaned inline; a long text dense
+    beyond ASCII (where cleaning costs up to 13 us a character), a very long text and a big page go to
+    the extraction process. The limits are inclusive."""
+    from streams.dedup import (
+        INLINE_HTML_CHARS,
+        INLINE_LONG_TEXT_CHARS,
+        INLINE_NON_ASCII_BYTES,
+        INLINE_TEXT_CHARS,
+        cleans_inline,
+    )
+
+    assert cleans_inline("\ufdfaÃ©\n" * (INLINE_TEXT_CHARS // 4), None)
+    assert not cleans_inline("\ufdfaÃ©\n" * (INLINE_TEXT_CHARS // 4 + 1), None)
+    assert cleans_inline("a" * INLINE_LONG_TEXT_CHARS, None)
+    assert not cleans_inline("a" * (INLINE_LONG_TEXT_CHARS + 1), None)
+    spare = "£" * INLINE_NON_ASCII_BYTES  # two UTF-8 bytes each: one beyond its character
+    assert cleans_inline(spare + "a" * (INLINE_LONG_TEXT_CHARS - len(spare)), None)
+    assert not cleans_inline(spare + "£" + "a" * (INLINE_LONG_TEXT_CHARS - len(spare) - 1), None)
+    assert cleans_inline(None, "<p>x</p>" * (INLINE_HTML_CHARS // 8))
+    assert not cleans_inline(None, "<p>x</p>" * (INLINE_HTML_CHARS // 8) + "x")
+    assert cleans_inline("  ", "<p>x</p>")  # blank text: the page is what gets cleaned
+    assert not cleans_inline(" ", "x" * (INLINE_HTML_CHARS + 1))
+    assert cleans_inline(None, None)
