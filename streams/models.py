@@ -318,9 +318,7 @@ def parse_article(
     ):
         return _reject("invalid_json", f"JSON nested deeper than {_MAX_NESTING} levels", payload, position)
     try:
-        obj = json.loads(
-            decoded, parse_constant=_refuse_constant, parse_float=_parse_float, parse_int=_parse_int
-        )
+        obj = _DECODER.decode(decoded)
     except _OutOfRange as exc:
         return _reject("invalid_field", str(exc), payload, position, _id_despite_range(decoded))
     except (ValueError, RecursionError) as exc:
@@ -449,3 +447,7 @@ def _has_host_and_port(url: str) -> bool:
 def _refuse_constant(name: str) -> float:
     # NaN and Infinity are not JSON; passing them through would break strict consumers downstream.
     raise ValueError(f"{name} is not valid JSON")
+
+
+# Built once: json.loads with hooks builds a decoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_parse_float, parse_int=_parse_int)
