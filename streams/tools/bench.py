@@ -68,7 +68,7 @@ from streams.fingerprint import Fingerprint, fingerprint
 from streams.index import IndexVerdict, RedisIndex
 from streams.models import Rejection, SourcePosition, parse_article
 from streams.settings import Settings
-from streams.tools.evaluation import NaivePipeline, WellUsedPipeline, naive_text
+from streams.tools.evaluation import NaivePipeline, WellUsedPipeline, naive_text, redis_storage_config
 from streams.tools.localstack import (
     BROKER_KINDS,
     BrokerKind,
@@ -1066,12 +1066,9 @@ def measure_naive(
     redis_url: str, items: Sequence[Item], bar: Progress, well_used: bool = False
 ) -> dict[str, Any]:
     """The naive datasketch pipeline (or the recipe used well) with its Redis storage, in this process."""
-    from urllib.parse import urlsplit
-
     client = sync_redis(redis_url)
     client.flushall()
-    parts = urlsplit(redis_url)
-    storage = {"type": "redis", "basename": b"naive", "redis": {"host": parts.hostname, "port": parts.port}}
+    storage = redis_storage_config(redis_url, b"naive")
     before = RedisSnapshot.take(client)
     name = "datasketch used well" if well_used else "naive datasketch"
     task = bar.add_task(f"baseline: {name} + Redis", total=len(items))
