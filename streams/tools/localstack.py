@@ -1008,7 +1008,7 @@ class WorkerProcess:
         self.env = {"APP_DATADIR": str(log_path.with_name(f"{log_path.stem}-data")), **env}
         self.log_path = log_path
         self.web_port = web_port
-        #: What follows ``python -m``: the worker, or another consumer run the same way (the bench's baseline).
+        #: What follows ``python -m``: the worker, or another consumer run like it (the bench's baseline).
         self.module_args = tuple(module_args)
         self.process: subprocess.Popen[bytes] | None = None
         self._signalled = False
