@@ -14,6 +14,8 @@ between parts, so it never touches a Redis of yours) and measures five things on
    latency percentiles there. CPU seconds of every process (workers, broker, Redis, the bench) over
    the flood say where the cores went. Then the same runs on ``--html-pages`` HTML pages (the real
    pages of the HTML stage, repeated, each copy under its own id and URL): pages per second end to end.
+   Beside the workers, the flood of articles also goes through datasketch used well run as a worker
+   (:mod:`streams.tools.baseline_worker`, as many processes), for the like-with-like end-to-end ratio.
 2. **Stages**, in this process, one at a time: microseconds per article for parse, clean (text and
    HTML inputs separately), fingerprint, the index call (one pipeline round trip per batch) and
    encoding the decision.
