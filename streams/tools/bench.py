@@ -14,6 +14,8 @@ between parts, so it never touches a Redis of yours) and measures five things on
    latency percentiles there. CPU seconds of every process (workers, broker, Redis, the bench) over
    the flood say where the cores went. Then the same runs on ``--html-pages`` HTML pages (the real
    pages of the HTML stage, repeated, each copy under its own id and URL): pages per second end to end.
+   Beside the workers, the flood of articles also goes through datasketch used well run as a worker
+   (:mod:`streams.tools.baseline_worker`, as many processes), for the like-with-like end-to-end ratio.
 2. **Stages**, in this process, one at a time: microseconds per article for parse, clean (text and
    HTML inputs separately), fingerprint, the index call (one pipeline round trip per batch) and
    encoding the decision.
@@ -33,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import gc
 import itertools
 import json
@@ -68,7 +71,8 @@ from streams.fingerprint import Fingerprint, fingerprint
 from streams.index import IndexVerdict, RedisIndex
 from streams.models import Rejection, SourcePosition, parse_article
 from streams.settings import Settings
-from streams.tools.evaluation import NaivePipeline, WellUsedPipeline, naive_text
+from streams.tools.baseline_worker import has_received, start_baseline_worker
+from streams.tools.evaluation import NaivePipeline, WellUsedPipeline, naive_text, redis_storage_config
 from streams.tools.localstack import (
     BROKER_KINDS,
     BrokerKind,
@@ -94,6 +98,8 @@ TARGETS = {
     "growth_ratio_1m_over_10k": 1.5,
 }
 JOIN_TIMEOUT_SECONDS = 180.0
+#: How part 1 names the runs of datasketch used well as a worker (``end_to_end_well_used`` in the report).
+BASELINE_WORKER = "datasketch used well (worker)"
 
 
 #: The real pages used for the HTML stage when present (the project's shared data, never copied in).
@@ -456,6 +462,11 @@ def worker_status(port: int) -> dict[str, Any]:
         return {}
 
 
+def worker_received(port: int) -> bool:
+    """Whether the worker on ``port`` has received a message (its status says so)."""
+    return int(worker_status(port).get("received", 0)) > 0
+
+
 def worker_stage_seconds(port: int) -> dict[str, tuple[float, float]]:
     """Sum and count of ``streams_stage_seconds`` per stage, from the worker's ``/metrics``."""
     from prometheus_client.parser import text_string_to_metric_families
@@ -631,12 +642,17 @@ def run_end_to_end(
     producer_kind: str = PRODUCERS[0],
     broker_kind: BrokerKind = "tansu",
     html: bool = False,
+    baseline: bool = False,
 ) -> dict[str, Any]:
     """Part 1 for one worker count on one broker: join, flood, then produce at half the measured rate.
 
     ``html``: the items are HTML pages (it only names the run's progress bars and directory).
+    ``baseline``: the processes are datasketch used well run as a worker
+    (:mod:`streams.tools.baseline_worker`) instead of ``streams worker``, and only the flood runs (no
+    paced run, no stage histograms).
     """
-    tag = f"{workers}w{'-html' if html else ''}-{uuid.uuid4().hex[:6]}"
+    tag = f"{workers}w{'-html' if html else ''}{'-datasketch' if baseline else ''}-{uuid.uuid4().hex[:6]}"
+    who = f"{workers} {'datasketch ' if baseline else ''}worker(s)"
     run_dir = workdir / f"e2e-{broker_kind}-{tag}"
     run_dir.mkdir(parents=True)
     with start_broker(run_dir, kind=broker_kind) as broker, start_redis(run_dir) as redis_server:
@@ -644,8 +660,14 @@ def run_end_to_end(
         # fewer): the index stays within its capacity, as a deployment sized for its window would.
         settings = bench_settings(base, broker, redis_server, 2 * len(flood), tag)
         create_settings_topics(broker, settings)
-        procs = [start_worker(settings, run_dir / f"worker-{i}.log") for i in range(workers)]
-        ports = [cast(int, p.web_port) for p in procs]
+        if baseline:
+            procs = [start_baseline_worker(settings, run_dir / f"baseline-{i}.log") for i in range(workers)]
+            ports: list[int] = []
+            received = [functools.partial(has_received, proc) for proc in procs]
+        else:
+            procs = [start_worker(settings, run_dir / f"worker-{i}.log") for i in range(workers)]
+            ports = [cast(int, p.web_port) for p in procs]
+            received = [functools.partial(worker_received, port) for port in ports]
         reader = DecisionReader(broker.bootstrap, settings)
         reader.start()
         try:
@@ -653,7 +675,7 @@ def run_end_to_end(
                 broker.pid, redis_server.pid, [p.process.pid if p.process else None for p in procs]
             )
             join_seconds = wait_for_workers(
-                broker.bootstrap, settings, ports, procs, reader, bar, producer_kind
+                broker.bootstrap, settings, ports, procs, reader, bar, producer_kind, received
             )
             # The worker's histograms hold the warm-up articles (text): the flood's and paced run's stages
             # are what the histograms gained after them.
@@ -662,7 +684,7 @@ def run_end_to_end(
             producer = make_producer(producer_kind, broker.bootstrap, settings.topic_raw, linger_ms=20)
             produced: dict[bytes, int] = {}
             cpu_before = stack.cpu()
-            task = bar.add_task(f"{workers} worker(s): {'HTML ' if html else ''}flood", total=len(flood))
+            task = bar.add_task(f"{who}: {'HTML ' if html else ''}flood", total=len(flood))
             started = time.perf_counter()
             for item in flood:
                 produced[item.key] = producer.send(item)
@@ -683,39 +705,41 @@ def run_end_to_end(
                 3,
             )
             producer.close()
-            # Paced: fresh articles at half the measured rate.
-            rate = max(1.0, flood_result["articles_per_s"] / 2)
-            paced_items = paced_source(max(10, int(rate * paced_seconds)))
-            paced = run_paced(
-                broker.bootstrap,
-                settings.topic_raw,
-                paced_items,
-                rate,
-                reader,
-                bar,
-                workers,
-                stack,
-                producer_kind,
-            )
-            stages = merge_stage_metrics([
-                stage_delta(worker_stage_seconds(port), before)
-                for port, before in zip(ports, stages_before, strict=True)
-            ])  # fmt: skip
+            result: dict[str, Any] = {
+                "workers": workers,
+                "broker": broker_kind,
+                "join_seconds": round(join_seconds, 1),
+                "max_rate": flood_result,
+            }
+            if baseline:
+                result["pipeline"] = BASELINE_WORKER
+            else:
+                # Paced: fresh articles at half the measured rate.
+                rate = max(1.0, flood_result["articles_per_s"] / 2)
+                paced_items = paced_source(max(10, int(rate * paced_seconds)))
+                result["half_rate"] = run_paced(
+                    broker.bootstrap,
+                    settings.topic_raw,
+                    paced_items,
+                    rate,
+                    reader,
+                    bar,
+                    workers,
+                    stack,
+                    producer_kind,
+                )
+                result["worker_stage_us_per_article"] = merge_stage_metrics([
+                    stage_delta(worker_stage_seconds(port), before)
+                    for port, before in zip(ports, stages_before, strict=True)
+                ])  # fmt: skip
         finally:
             reader.stop()
             for proc in procs:
                 proc.stop()
             shutil.rmtree(run_dir, ignore_errors=True)
-    return {
-        "workers": workers,
-        "broker": broker_kind,
-        "join_seconds": round(join_seconds, 1),
-        "max_rate": flood_result,
-        "half_rate": paced,
-        "worker_stage_us_per_article": stages,
-        "duplicate_decisions_read": reader.duplicates_read,
-        "rejections": dict(reader.rejections),
-    }
+    result["duplicate_decisions_read"] = reader.duplicates_read
+    result["rejections"] = dict(reader.rejections)
+    return result
 
 
 def wait_for_workers(
@@ -726,22 +750,25 @@ def wait_for_workers(
     reader: DecisionReader,
     bar: Progress,
     producer_kind: str = PRODUCERS[0],
+    received: Sequence[Callable[[], bool]] | None = None,
 ) -> float:
     """Send warm-up articles until every worker has decided some, then until all warm-ups are back.
 
     A worker only receives messages once the group (with it in) is synced, so "every worker received
-    something" means the group is complete and no rebalance is pending.
+    something" means the group is complete and no rebalance is pending. ``received``: whether each worker
+    has received a message (default: the ``/api/status`` of the workers on ``ports`` says so).
     """
+    checks = received or [functools.partial(worker_received, port) for port in ports]
     warm = [item_of(dict(a, id=f"warmup-{i}", url=f"https://warmup.example/{i}")) for i, a in
             enumerate(generate_stream(40, duplicate_share=0.0, seed=4242, same_event_share=0.0))]  # fmt: skip
     producer = make_producer(producer_kind, bootstrap, settings.topic_raw, linger_ms=0)
-    task = bar.add_task(f"{len(ports)} worker(s): joining", total=len(ports))
+    task = bar.add_task(f"{len(checks)} worker(s): joining", total=len(checks))
     started = time.monotonic()
     sent: list[bytes] = []
     try:
         joined: set[int] = set()
         i = 0
-        while len(joined) < len(ports):
+        while len(joined) < len(checks):
             if time.monotonic() - started > JOIN_TIMEOUT_SECONDS:
                 raise click.ClickException(f"workers did not join in {JOIN_TIMEOUT_SECONDS:.0f}s")
             if any(not p.running for p in procs):
@@ -752,8 +779,8 @@ def wait_for_workers(
                 producer.flush(10)
                 sent.append(item.key)
             i += 1
-            for n, port in enumerate(ports):
-                if n not in joined and worker_status(port).get("received", 0) > 0:
+            for n, check in enumerate(checks):
+                if n not in joined and check():
                     joined.add(n)
                     bar.advance(task)
             time.sleep(0.2)
@@ -1066,12 +1093,9 @@ def measure_naive(
     redis_url: str, items: Sequence[Item], bar: Progress, well_used: bool = False
 ) -> dict[str, Any]:
     """The naive datasketch pipeline (or the recipe used well) with its Redis storage, in this process."""
-    from urllib.parse import urlsplit
-
     client = sync_redis(redis_url)
     client.flushall()
-    parts = urlsplit(redis_url)
-    storage = {"type": "redis", "basename": b"naive", "redis": {"host": parts.hostname, "port": parts.port}}
+    storage = redis_storage_config(redis_url, b"naive")
     before = RedisSnapshot.take(client)
     name = "datasketch used well" if well_used else "naive datasketch"
     task = bar.add_task(f"baseline: {name} + Redis", total=len(items))
@@ -1165,6 +1189,8 @@ def target_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         for run in e2e.values()
         if isinstance(run, dict) and "half_rate" in run
     ]
+    # The smallest: the target holds for every worker count (and broker) that ran beside its baseline twin.
+    over_worker = min(e2e_over_baseline_worker(report).values(), default=None)
     growth = report.get("growth", {}).get("ratio_last_over_first")
     memory = report.get("index_memory", {}).get("bytes_per_article")
     rows = [
@@ -1180,6 +1206,8 @@ def target_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
          twin / well if twin and well else None),
         ("end-to-end max rate / datasketch used well", ">=", TARGETS["speedup_over_well_used"],
          best / well if best and well else None),
+        ("end-to-end max rate / datasketch used well as a worker", ">=", TARGETS["speedup_over_well_used"],
+         over_worker),
         ("p99 latency at half the max rate (ms)", "<=", TARGETS["p99_ms_at_half_rate"],
          max(p99s) if p99s else None),
         ("Redis bytes per indexed article", "<=", TARGETS["redis_bytes_per_article"], memory),
@@ -1232,26 +1260,36 @@ def e2e_key(broker: str, workers: int) -> str:
 
 
 def end_to_end_sections(report: dict[str, Any]) -> list[Section]:
-    """Part 1: throughput and latency of every run, and where the CPU went during the floods; the runs on
-    HTML pages, when there are some, after those on text articles."""
+    """Part 1: throughput and latency of every run, and where the CPU went during the floods; the runs of
+    datasketch used well as a worker after the workers', then the runs on HTML pages, when there are some."""
     runs = [(run, "text articles") for run in _runs(report).values()]
+    runs += [(run, "text articles") for run in _runs(report, "end_to_end_well_used").values()]
     runs += [(run, "HTML pages") for run in _runs(report, "end_to_end_html").values()]
     if not runs:
         return []
     brokers = [run.get("broker", "tansu") for run, _ in runs]
     # A column for the broker only when a run was not on tansu, one for the input only when HTML pages ran
-    # too: reports of text articles on tansu alone read as before.
+    # too, one for the pipeline only when the baseline ran as a worker: reports of text articles through
+    # the workers on tansu alone read as before.
     by_broker = any(b != "tansu" for b in brokers)
     by_input = any(kind != "text articles" for _, kind in runs)
+    by_pipeline = any("pipeline" in run for run, _ in runs)
 
     def lead(run: dict[str, Any], broker: str, kind: str) -> list[Cell]:
-        return [str(run["workers"]), *([broker] if by_broker else []), *([kind] if by_input else [])]
+        return [
+            str(run["workers"]),
+            *([run.get("pipeline", "streams")] if by_pipeline else []),
+            *([broker] if by_broker else []),
+            *([kind] if by_input else []),
+        ]
 
     rows: list[list[Cell]] = []
     cpu: list[list[Cell]] = []
     names = ["workers", "broker", "redis", "bench_producer_and_reader"]
     for (run, kind), broker in zip(runs, brokers, strict=True):
-        for label, part in (("flood (max rate)", run["max_rate"]), ("paced at half", run["half_rate"])):
+        for label, part in (("flood (max rate)", run["max_rate"]), ("paced at half", run.get("half_rate"))):
+            if part is None:  # the baseline's runs are floods only
+                continue
             lat = part["latency_ms"]
             cells = [_fmt(part["decided"]), _fmt(part["articles_per_s"])]
             cells += [_fmt(lat[q]) for q in ("p50", "p95", "p99", "max")]
@@ -1259,12 +1297,20 @@ def end_to_end_sections(report: dict[str, Any]) -> list[Section]:
         us = run["max_rate"]["cpu_us_per_article"]
         cpu.append([*lead(run, broker, kind), *[_fmt(us.get(n)) for n in names],
                     f"{run['max_rate']['cpu_share_of_machine']:.0%}"])  # fmt: skip
-    first = ["workers", *(["broker"] if by_broker else []), *(["input"] if by_input else [])]
+    first = [
+        "workers",
+        *(["pipeline"] if by_pipeline else []),
+        *(["broker"] if by_broker else []),
+        *(["input"] if by_input else []),
+    ]
     counts = ["decided", "per second"] if by_input else ["articles", "articles/s"]
     each = "input (article or page)" if by_input else "article"
     through = " and ".join(dict.fromkeys(brokers))
     source = report.get("end_to_end_html", {}).get("source")
-    note = f"HTML pages: {source}." if by_input and source else None
+    notes = [f"HTML pages: {source}." if by_input and source else "",
+             f"{BASELINE_WORKER}: streams.tools.baseline_worker, as many processes as workers, the same "
+             "flood on a fresh broker and Redis (no paced run)." if by_pipeline else ""]  # fmt: skip
+    note = " ".join(n for n in notes if n) or None
     return [
         Section(
             rich_title=f"1. End to end through {through} and Redis (Kafka timestamps, produce -> decision)",
@@ -1532,6 +1578,7 @@ class BenchOptions:
     pages_path: Path | None = None  # HTML pages for the stage costs [default: SHARED_PAGES if present]
     brokers: tuple[BrokerKind, ...] = ("tansu",)
     html_pages: int = 300  # HTML pages to run end to end (0: none)
+    skip_baseline_worker: bool = False  # datasketch used well as a worker, in part 1
 
 
 async def run_bench(settings: Settings, options: BenchOptions, console: Console) -> dict[str, Any]:
@@ -1576,6 +1623,8 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
             report["end_to_end"] = {"skipped": True}
         else:
             report["end_to_end"] = {}
+            if not options.skip_baseline_worker:
+                report["end_to_end_well_used"] = {}
             for broker_kind in options.brokers:
                 for workers in options.workers:
                     result = await asyncio.to_thread(
@@ -1591,6 +1640,22 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
                         broker_kind,
                     )
                     report["end_to_end"][e2e_key(broker_kind, workers)] = result
+                # The baseline as a worker, as many processes, the same flood, a fresh broker and Redis.
+                for workers in () if options.skip_baseline_worker else options.workers:
+                    report["end_to_end_well_used"][e2e_key(broker_kind, workers)] = await asyncio.to_thread(
+                        run_end_to_end,
+                        settings,
+                        workers,
+                        items,
+                        paced_source,
+                        0.0,
+                        workdir,
+                        bar,
+                        options.producer,
+                        broker_kind,
+                        False,
+                        True,
+                    )
         html_source = options.pages_path or (SHARED_PAGES if SHARED_PAGES.exists() else None)
         if not options.skip_e2e and options.html_pages:
             report["end_to_end_html"] = await run_end_to_end_html(
@@ -1696,7 +1761,8 @@ def baseline_ratios(
 
     Against the naive recipe the keys have no suffix (``offline_throughput_x``, ``e2e_<run>_throughput_x``,
     ``memory_naive_over_streams_x``...); against datasketch used well they end in ``_vs_well_used_x`` or
-    read ``..._well_used_over_streams_x``.
+    read ``..._well_used_over_streams_x``; against datasketch used well run as a worker, each end-to-end
+    run over the baseline's with as many processes on the same broker: ``e2e_<run>_vs_well_used_worker_x``.
     """
     ratios: dict[str, float] = {}
     for baseline, throughput_suffix, name in ((naive, "_x", "naive"), (well, "_vs_well_used_x", "well_used")):
@@ -1715,22 +1781,20 @@ def baseline_ratios(
         ratios[f"round_trips_{name}_over_streams_x"] = round(
             baseline["round_trips_per_article"] / max(1e-9, ours["round_trips_per_article"]), 0
         )
+    for key, ratio in e2e_over_baseline_worker(report).items():
+        ratios[f"e2e_{key}_vs_well_used_worker_x"] = round(ratio, 1)
     return ratios
-    ratios["offline_throughput_vs_well_used_x"] = round(
-        ours["articles_per_s"] / max(1e-9, well["articles_per_s"]), 1
-    )
-    for key, run in report.get("end_to_end", {}).items():
-        if isinstance(run, dict) and "max_rate" in run:
-            ratios[f"e2e_{key}_throughput_vs_well_used_x"] = round(
-                run["max_rate"]["articles_per_s"] / max(1e-9, well["articles_per_s"]), 1
-            )
-    ratios["memory_well_used_over_streams_x"] = round(
-        well["bytes_per_article"] / max(1e-9, ours["bytes_per_article"]), 1
-    )
-    ratios["round_trips_well_used_over_streams_x"] = round(
-        well["round_trips_per_article"] / max(1e-9, ours["round_trips_per_article"]), 0
-    )
-    return ratios
+
+
+def e2e_over_baseline_worker(report: dict[str, Any]) -> dict[str, float]:
+    """Each end-to-end max rate over that of datasketch used well as a worker with as many processes on
+    the same broker (like with like: both behind Kafka), by run key; runs without their twin are left out."""
+    twins = _runs(report, "end_to_end_well_used")
+    return {
+        key: run["max_rate"]["articles_per_s"] / max(1e-9, twins[key]["max_rate"]["articles_per_s"])
+        for key, run in _runs(report).items()
+        if key in twins
+    }
 
 
 def _int_list(value: str) -> tuple[int, ...]:
@@ -1774,6 +1838,9 @@ def option(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
     option("--skip-e2e", is_flag=True, help="Skip part 1 (broker and workers)."),
     option("--skip-growth", is_flag=True, help="Skip part 4 (filling the index to 1M takes minutes)."),
     option("--skip-baseline", is_flag=True, help="Skip part 5."),
+    option("--skip-baseline-worker", is_flag=True,
+           help="In part 1, skip the flood through datasketch used well run as a worker (as many processes "
+           "as each worker count)."),
     option("--seed", type=int, default=1, show_default=True, help="Seed of the synthetic articles."),
     option("--pages", "pages_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
            default=None, help="Real HTML pages (streams eval --pages format) for the HTML stage "
@@ -1802,6 +1869,7 @@ def bench(
     skip_e2e: bool,
     skip_growth: bool,
     skip_baseline: bool,
+    skip_baseline_worker: bool,
     seed: int,
     pages_path: Path | None,
     html_pages: int,
@@ -1821,7 +1889,7 @@ def bench(
         articles=articles, input_path=input_path, workers=worker_counts, paced_seconds=paced_seconds,
         baseline_articles=baseline_articles, growth_points=_int_list(growth_points), skip_e2e=skip_e2e,
         skip_growth=skip_growth, skip_baseline=skip_baseline, seed=seed, producer=producer,
-        pages_path=pages_path, html_pages=html_pages,
+        pages_path=pages_path, html_pages=html_pages, skip_baseline_worker=skip_baseline_worker,
         brokers=BROKER_KINDS if broker == "both" else (cast(BrokerKind, broker),),
     )  # fmt: skip
     console = Console(stderr=as_json, width=None if sys.stdout.isatty() else 150)

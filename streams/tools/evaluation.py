@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,24 @@ def naive_text(article: Mapping[str, Any]) -> str:
     return tree.body.text(separator=" ") if tree.body else ""
 
 
+def redis_storage_config(redis_url: str, basename: bytes) -> dict[str, Any]:
+    """datasketch's Redis ``storage_config`` for a ``redis://`` or ``rediss://`` URL, its keys under
+    ``basename``."""
+    parts = urlsplit(redis_url)
+    params: dict[str, Any] = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 6379,
+        "db": int(parts.path.lstrip("/") or 0),
+    }
+    if parts.username:
+        params["username"] = unquote(parts.username)
+    if parts.password:
+        params["password"] = unquote(parts.password)
+    if parts.scheme == "rediss":
+        params["ssl"] = True
+    return {"type": "redis", "basename": basename, "redis": params}
+
+
 class NaivePipeline:
     """The baseline: datasketch MinHash (128, per-shingle ``update``), ``MinHashLSH`` at 0.8, query, insert.
 
@@ -188,6 +207,8 @@ class WellUsedPipeline:
     every earlier insert, so articles waiting in the buffer are also held in an in-memory ``MinHashLSH``
     and queried there: the union of both answers is what the full index would answer. The flush is the
     session's ``close()``: in datasketch 2.0 the session's ``buffer_size`` does not reach the Redis pipelines.
+    Keys are the ids' UTF-8 bytes with ``prepickle=False``: datasketch would otherwise pickle every key into
+    Redis and unpickle what a query reads back from it.
     """
 
     def __init__(
@@ -202,7 +223,9 @@ class WellUsedPipeline:
         self.num_perm = num_perm
         self.threshold = threshold
         self.flush_every = flush_every
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, storage_config=storage_config)
+        self.lsh = MinHashLSH(
+            threshold=threshold, num_perm=num_perm, storage_config=storage_config, prepickle=False
+        )
         self._minhash_cls = MinHash
         self._lsh_cls = MinHashLSH
         template = MinHash(num_perm=num_perm)
@@ -228,17 +251,15 @@ class WellUsedPipeline:
         if self._pending is not None and self._waiting:
             matches.update(self._pending.query(minhash))
         if matches:
-            first = sorted(matches, key=str)[0]
-            return Outcome(
-                article_id, "duplicate", first.decode() if isinstance(first, bytes) else str(first)
-            )
+            return Outcome(article_id, "duplicate", min(key.decode() for key in matches))
         if article_id not in self._ids:
             self._ids.add(article_id)
+            key = article_id.encode()
             if self._session is None:
-                self.lsh.insert(article_id, minhash, check_duplication=False)
+                self.lsh.insert(key, minhash, check_duplication=False)
             else:
-                self._session.insert(article_id, minhash, check_duplication=False)
-                self._pending.insert(article_id, minhash, check_duplication=False)
+                self._session.insert(key, minhash, check_duplication=False)
+                self._pending.insert(key, minhash, check_duplication=False)
                 self._waiting += 1
                 if self._waiting >= self.flush_every:
                     self.flush()

@@ -969,12 +969,13 @@ def create_settings_topics(broker: BrokerProcess, settings: Settings) -> None:
     create_topics(broker.bootstrap, [settings.topic_raw, *settings.output_topics], settings.topic_partitions)
 
 
-def worker_env(settings: Settings, web_port: int, **extra: str) -> dict[str, str]:
-    """This process's environment, then the variables that give a worker exactly ``settings``."""
+def worker_env(settings: Settings, web_port: int | None, **extra: str) -> dict[str, str]:
+    """This process's environment, then the variables that give a worker exactly ``settings`` (and its web
+    port, unless ``web_port`` is None: ``settings.web_port`` then)."""
     return {
         **os.environ,
         **settings.as_env(),
-        "STREAMS_WEB_PORT": str(web_port),
+        **({} if web_port is None else {"STREAMS_WEB_PORT": str(web_port)}),
         "PYTHONUNBUFFERED": "1",
         **extra,
     }
@@ -997,17 +998,25 @@ class WorkerProcess:
     them too.
     """
 
-    def __init__(self, env: dict[str, str], log_path: Path, web_port: int | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        web_port: int | None = None,
+        module_args: Sequence[str] = ("streams", "worker"),
+    ) -> None:
         self.env = {"APP_DATADIR": str(log_path.with_name(f"{log_path.stem}-data")), **env}
         self.log_path = log_path
         self.web_port = web_port
+        #: What follows ``python -m``: the worker, or another consumer run like it (the bench's baseline).
+        self.module_args = tuple(module_args)
         self.process: subprocess.Popen[bytes] | None = None
         self._signalled = False
 
     def start(self) -> WorkerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
+            [sys.executable, "-m", *self.module_args],
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=log,

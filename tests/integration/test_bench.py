@@ -20,7 +20,7 @@ PARTS = ("end_to_end", "stages", "index_memory", "growth", "baseline")
 
 def test_bench_reports_all_five_parts(tmp_path: Path):
     """A small run through a real broker (the session's kind), Redis and a worker writes a JSON report
-    with all five parts, and HTML pages end to end."""
+    with all five parts, HTML pages end to end and datasketch used well run as a worker on the flood."""
     output = tmp_path / "bench.json"
     broker = session_broker_kind()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")}
@@ -45,6 +45,12 @@ def test_bench_reports_all_five_parts(tmp_path: Path):
         == 30
     )
     assert html["half_rate"]["decided"] > 0
+    # datasketch used well run as a worker, on the same flood.
+    twin = report["end_to_end_well_used"][e2e_key(broker, 1)]
+    assert twin["max_rate"]["decided"] == twin["max_rate"]["articles"] == 120
+    assert twin["max_rate"]["cpu_us_per_article"]["workers"] > 0
+    assert "half_rate" not in twin
+    assert f"e2e_{e2e_key(broker, 1)}_vs_well_used_worker_x" in report["baseline"]["ratios"]
     assert html["max_rate"]["cpu_us_per_article"]["workers"] > 0
     assert html["worker_stage_us_per_article"]["clean_html"] > 0
     assert set(report["stages"]["us_per_article"]) >= {"parse", "clean_text", "clean_html", "fingerprint"}

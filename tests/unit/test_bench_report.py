@@ -381,3 +381,43 @@ def test_stage_delta_leaves_out_what_the_histograms_held_before():
     delta = stage_delta(after, before)
     assert delta == {"parse": (2.0, 100.0), "index": (0.0, 0.0), "clean_html": (3.0, 100.0)}
     assert merge_stage_metrics([delta]) == {"clean_html": 30000.0, "parse": 20000.0}
+
+
+def test_the_baseline_run_as_a_worker_gets_rows_a_ratio_and_a_target_beside_the_workers():
+    """Datasketch used well as a worker: a flood row and a CPU row per run after the workers', named by a
+    pipeline column; each worker count over its twin with as many processes is a ratio, the smallest the
+    target; a count without a twin has no ratio."""
+    from streams.tools.bench import BASELINE_WORKER, baseline_ratios
+
+    report = full_report()
+    twin = _run(1, 240.0, 0.0)
+    del twin["half_rate"], twin["worker_stage_us_per_article"]
+    twin["pipeline"] = BASELINE_WORKER
+    report["end_to_end_well_used"] = {"workers_1": twin}
+    baseline = report["baseline"]
+    ratios = baseline_ratios(report, baseline["naive"], baseline["streams"], baseline["well_used"])
+    assert ratios["e2e_workers_1_vs_well_used_worker_x"] == round(1234.0 / 240.0, 1)
+    assert "e2e_workers_2_vs_well_used_worker_x" not in ratios
+    rich, md = parse_rich(report_tables(report)), parse_markdown(markdown_report(report))
+    assert rich == md
+    tables = {header[0] + "/" + header[2]: (header, rows) for header, rows in md}
+    header, rows = tables["workers/run"]
+    assert header[:3] == ["workers", "pipeline", "run"]
+    assert [row[:4] for row in rows] == [
+        ["1", "streams", "flood (max rate)", "500"],
+        ["1", "streams", "paced at half", "121"],
+        ["2", "streams", "flood (max rate)", "500"],
+        ["2", "streams", "paced at half", "122"],
+        ["1", BASELINE_WORKER, "flood (max rate)", "500"],
+    ]
+    assert [row[:3] for row in tables["workers/worker(s)"][1]] == [
+        ["1", "streams", "3,851"],
+        ["2", "streams", "3,852"],
+        ["1", BASELINE_WORKER, "3,851"],
+    ]
+    assert "as many processes as workers" in markdown_report(report)
+    met = {row["target"]: row for row in target_rows(report)}
+    row = met["end-to-end max rate / datasketch used well as a worker"]
+    assert (row["goal"], row["measured"], row["met"]) == (5.0, 1234.0 / 240.0, True)
+    unmeasured = {r["target"]: r["measured"] for r in target_rows(full_report())}
+    assert unmeasured["end-to-end max rate / datasketch used well as a worker"] is None
