@@ -102,8 +102,7 @@ def pages(path: Path, limit: int, settings: Settings) -> None:
     parsed: list[tuple[bytes, RawArticle]] = []
     for line in path.read_bytes().splitlines():
         raw = parse_article(line, max_bytes=settings.max_message_bytes)
-        is_page = isinstance(raw, RawArticle) and raw.html and not (raw.text or "").strip()
-        if is_page and len(raw.html or "") <= limit:
+        if isinstance(raw, RawArticle) and not (raw.text or "").strip() and 0 < len(raw.html or "") <= limit:
             parsed.append((line, raw))
     if not parsed:
         print(f"{path}: no HTML page of at most {limit:,} characters")
