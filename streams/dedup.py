@@ -387,6 +387,11 @@ class Deduplicator:
     def _start_pool(self) -> None:
         self._pool_ready = asyncio.get_running_loop().run_in_executor(self._html_pool(), _warm_up_extraction)
 
+    def start_extraction_process(self) -> None:
+        """Start the extraction process in the background (a worker's first long input then finds it up)."""
+        if self._pool is None:
+            self._start_pool()
+
     async def warm_up(self) -> None:
         """Start the HTML extraction process now rather than on the first page (seconds on a busy machine)."""
         if self._pool is None:
