@@ -154,8 +154,13 @@ class Terminal:
 
     def close(self) -> None:
         if self.poll() is None:
+            # A test that failed while it ran: what it started (in sessions of their own) goes with it.
+            started = descendants(self.pid)
             os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
+            for pid in started:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         os.close(self.fd)
 
 
