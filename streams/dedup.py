@@ -53,7 +53,7 @@ _YIELD_SECONDS = 0.01  # the longest a batch's CPU work keeps the event loop fro
 #: 1 ms, more than cleaning a usual article). Cleaning costs up to about 13 us a character when characters
 #: beyond ASCII are dense (U+FDFA and mojibake on every line, on a busy machine: docs/guarantees.md), so a
 #: text of at most INLINE_TEXT_CHARS keeps the event loop at most about 0.1 s. A longer text of nearly only
-#: ASCII costs about 0.15 us a character in its dearest shapes (10 ms at the cap), so it is inline up to
+#: ASCII costs about 0.15-0.25 us a character in its dearest shapes (15 ms at the cap), so it is inline up to
 #: INLINE_LONG_TEXT_CHARS. An HTML page of at most INLINE_HTML_CHARS takes 70 ms at worst (1,600 unclosed
 #: nested <div>s; the pre-scan refuses 2,000). Measured by `benchmarks/inline_cleaning.py`.
 INLINE_TEXT_CHARS = 8_192
@@ -345,9 +345,8 @@ class Deduplicator:
         if cleans_inline(parsed.text, parsed.html):
             return prepare_parsed(parsed, payload, self.config, position, parse_seconds, chrome)
         loop = asyncio.get_running_loop()
-        if self._pool is None:
-            # Starting the process (seconds on a busy machine) must not count against the first page.
-            self._start_pool()
+        # Starting the process (seconds on a busy machine) must not count against the first page.
+        self.start_extraction_process()
         if self._pool_ready is not None:
             with contextlib.suppress(Exception):  # a broken pool fails the page below, where it is handled
                 await asyncio.wait_for(asyncio.shield(self._pool_ready), timeout=60)
@@ -394,8 +393,7 @@ class Deduplicator:
 
     async def warm_up(self) -> None:
         """Start the HTML extraction process now rather than on the first page (seconds on a busy machine)."""
-        if self._pool is None:
-            self._start_pool()
+        self.start_extraction_process()
         if self._pool_ready is not None:
             await self._pool_ready
 

@@ -1115,16 +1115,7 @@ def measure_naive(
             pipeline.flush()  # the last buffered inserts belong to the run
         elapsed = time.perf_counter() - started
     after = RedisSnapshot.take(client)
-    result = after.delta(before, len(items))
-    result.update(
-        seconds=round(elapsed, 3),
-        articles_per_s=round(len(items) / max(1e-9, elapsed), 1),
-        round_trips_per_article=round(sum(trips.values()) / max(1, len(items)), 2),
-        duplicates=duplicates,
-    )
-    client.flushall()
-    client.close()
-    return result
+    return one_process_result(client, after.delta(before, len(items)), elapsed, trips, duplicates, 2)
 
 
 async def measure_project_offline(
@@ -1151,14 +1142,29 @@ async def measure_project_offline(
             duplicates += sum(d.status == "duplicate" for d in decisions)
             bar.advance(task, len(decisions))
         elapsed = time.perf_counter() - started
-    after = RedisSnapshot.take(client)
+    after = RedisSnapshot.take(client)  # before the engine's connections close: their buffers count
     engine.close()
     await index.close()
-    result = after.delta(before, len(items))
+    return one_process_result(client, after.delta(before, len(items)), elapsed, trips, duplicates, 4)
+
+
+def one_process_result(
+    client: Any,
+    redis_delta: dict[str, Any],
+    elapsed: float,
+    trips: Counter[str],
+    duplicates: int,
+    trip_digits: int,
+) -> dict[str, Any]:
+    """Part 5's figures for one pipeline run in this process: Redis's growth over the run
+    (:meth:`RedisSnapshot.delta`), the rate and the round trips per article; then the Redis is emptied for
+    the next run and ``client`` closed."""
+    articles = redis_delta["articles"]
+    result = dict(redis_delta)
     result.update(
         seconds=round(elapsed, 3),
-        articles_per_s=round(len(items) / max(1e-9, elapsed), 1),
-        round_trips_per_article=round(sum(trips.values()) / max(1, len(items)), 4),
+        articles_per_s=round(articles / max(1e-9, elapsed), 1),
+        round_trips_per_article=round(sum(trips.values()) / max(1, articles), trip_digits),
         duplicates=duplicates,
     )
     client.flushall()
@@ -1653,8 +1659,7 @@ async def run_bench(settings: Settings, options: BenchOptions, console: Console)
                         bar,
                         options.producer,
                         broker_kind,
-                        False,
-                        True,
+                        baseline=True,
                     )
         html_source = options.pages_path or (SHARED_PAGES if SHARED_PAGES.exists() else None)
         if not options.skip_e2e and options.html_pages:
