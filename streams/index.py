@@ -27,7 +27,7 @@ idea (bands of ``rows`` MinHash values as bucket keys) and lays out Redis itself
   bucket, about 9 bytes an entry, so its cost does not depend on how full it is.
 * One script call reads every bucket of its batch's bands first (one ``HMGET`` per band hash: the
   client lists the batch's buckets once each, grouped by hash, and each band names its bucket by its
-  place in that list, :func:`batch_buckets`), keeps what the batch writes (buckets, records, entries) in
+  place in that list, :func:`batch_bands`), keeps what the batch writes (buckets, records, entries) in
   Lua tables that answer the batch's own lookups, and writes it at the end, one ``HSET`` per key: 6-8
   Redis commands per article instead of one per band (docs/performance.md, "The index call"). Every
   string that enters Lua is hashed byte by byte by Redis's Lua, so a bucket is the most the script
@@ -56,6 +56,7 @@ of decisions; the sweep script only removes what has left the window.
 
 from __future__ import annotations
 
+import itertools
 import math
 import secrets
 import struct
@@ -170,9 +171,12 @@ def decode_time(token: str) -> float | None:
         return None
 
 
+_PACKED_BAND = np.dtype([("key", ">u4"), ("offset", ">u2"), ("check", ">u2")])
+
+
 def packed_bands(band_hashes: tuple[int, ...], table_keys: int) -> bytes:
     """The bands of one article: per band a big-endian uint32 bucket number (which
-    :func:`batch_buckets` turns into the bucket's place in its batch's list), a uint16 byte offset of
+    :func:`batch_bands` turns into the bucket's place in its batch's list), a uint16 byte offset of
     the bucket in its group (0, as a group is one bucket), and the 2-byte check.
 
     The bucket is the band hash's top 48 bits modulo the table's buckets; the check is its low 15 bits
@@ -180,12 +184,16 @@ def packed_bands(band_hashes: tuple[int, ...], table_keys: int) -> bytes:
     verification then rejects).
     """
     values = np.fromiter(band_hashes, dtype=np.uint64, count=len(band_hashes))
+    return _packed_band_array(values, table_keys).tobytes()
+
+
+def _packed_band_array(values: np.ndarray, table_keys: int) -> np.ndarray:
     buckets = (values >> np.uint64(16)) % np.uint64(table_keys * BUCKETS_PER_KEY)
-    packed = np.empty(len(values), dtype=[("key", ">u4"), ("offset", ">u2"), ("check", ">u2")])
+    packed = np.empty(len(values), dtype=_PACKED_BAND)
     packed["key"] = buckets // np.uint64(BUCKETS_PER_KEY)
     packed["offset"] = (buckets % np.uint64(BUCKETS_PER_KEY)) * np.uint64(BUCKET_BYTES)
     packed["check"] = (values & np.uint64(0x7FFF)) | np.uint64(0x8000)
-    return packed.tobytes()
+    return packed
 
 
 def generation_of(config: IndexConfig, now: float) -> int:
@@ -206,6 +214,19 @@ def article_args(
     fp: Fingerprint, article_id: str, url: str, shard_bits: int, table_keys: int, title: str = ""
 ) -> list[str | bytes | int]:
     """The seven arguments of one article in ``decide.lua``'s ARGV (pure; see the script's header)."""
+    args = _args_but_bands(fp, article_id, url, shard_bits, title)
+    args[_BANDS_ARG] = packed_bands(fp.band_hashes, table_keys)
+    return args
+
+
+#: Where an article's packed bands are among its seven arguments.
+_BANDS_ARG = 5
+
+
+def _args_but_bands(
+    fp: Fingerprint, article_id: str, url: str, shard_bits: int, title: str
+) -> list[str | bytes | int]:
+    """:func:`article_args` with ``b""`` for the bands, which a batch packs at once (:func:`batch_bands`)."""
     # 128-bit keys: the first 64 bits pick the shard, 48 more make the field, so a wrong URL or exact
     # match would need a 112-bit collision.
     # Two entries name the article: the id entry hashes the id with the content (canonical URL and exact
@@ -230,7 +251,7 @@ def article_args(
         fp.shingle_count,
         fp.compact_signature() + fp.compact_lead(),
         keys,
-        packed_bands(fp.band_hashes, table_keys),
+        b"",
         title_sketch(title),
     ]
 
@@ -260,38 +281,40 @@ def script_args(
         rule.same_host_title_threshold,
         len(items),
     ]
-    shard_bits, table_keys = config.shard_bits, config.table_keys  # computed: once per call
+    shard_bits = config.shard_bits  # computed: once per call
+    first = len(args)
     for item in items:
         title = item[3] if len(item) > 3 else ""
-        args.extend(article_args(item[0], item[1], item[2], shard_bits, table_keys, title))
-    bands = [args[len(args) - 7 * (len(items) - k) + 5] for k in range(len(items))]
-    numbered, groups = batch_buckets([b if isinstance(b, bytes) else b"" for b in bands])
+        args.extend(_args_but_bands(item[0], item[1], item[2], shard_bits, title))
+    numbered, groups = batch_bands([item[0].band_hashes for item in items], config.table_keys)
     for k, packed in enumerate(numbered):
-        args[len(args) - 7 * (len(items) - k) + 5] = packed
+        args[first + 7 * k + _BANDS_ARG] = packed
     args.extend(groups)
     return args
 
 
-_PACKED_BAND = np.dtype([("key", ">u4"), ("offset", ">u2"), ("check", ">u2")])
-
-
-def batch_buckets(packed: Sequence[bytes]) -> tuple[list[bytes], list[int | bytes]]:
+def batch_bands(
+    band_hashes: Sequence[Sequence[int]], table_keys: int
+) -> tuple[list[bytes], list[int | bytes]]:
     """The batch's band buckets, each named once, as ``decide.lua`` reads them (pure).
 
-    Returns each article's packed bands with the bucket number replaced by the bucket's position (from
-    1) in the batch's distinct buckets, and the arguments that list those buckets: the number of band
-    hashes they sit in, then per hash its number and its fields (2 bytes each, big-endian) packed in one
-    string. The script then reads them with one ``HMGET`` per hash and no work per band of its own.
+    Returns each article's bands packed as :func:`packed_bands` packs them, but with the bucket number
+    replaced by the bucket's position (from 1) in the batch's distinct buckets, and the arguments that
+    list those buckets: the number of band hashes they sit in, then per hash its number and its fields
+    (2 bytes each, big-endian) packed in one string. The script then reads them with one ``HMGET`` per
+    hash and no work per band of its own. The whole batch is one array: numpy's cost is per call, and
+    per article it was a tenth of the worker's time.
     """
-    arrays = [np.frombuffer(p, dtype=_PACKED_BAND) for p in packed]
-    keys = np.concatenate([a["key"] for a in arrays]) if arrays else np.empty(0, dtype=">u4")
-    distinct, inverse = np.unique(keys, return_inverse=True)  # sorted: the buckets of a hash are a run
+    counts = [len(hashes) for hashes in band_hashes]
+    values = np.fromiter(itertools.chain.from_iterable(band_hashes), dtype=np.uint64, count=sum(counts))
+    packed = _packed_band_array(values, table_keys)
+    distinct, inverse = np.unique(packed["key"], return_inverse=True)  # sorted: a hash's buckets are a run
+    packed["key"] = inverse.reshape(-1) + 1
+    whole = packed.tobytes()
     numbered, start = [], 0
-    for array in arrays:
-        renumbered = array.copy()
-        renumbered["key"] = inverse[start : start + len(array)] + 1
-        start += len(array)
-        numbered.append(renumbered.tobytes())
+    for count in counts:
+        numbered.append(whole[start : start + 8 * count])
+        start += 8 * count
     hashes = distinct >> np.uint32(16)
     groups: list[int | bytes] = []
     for run in np.split(distinct, np.flatnonzero(np.diff(hashes)) + 1) if len(distinct) else []:
