@@ -266,7 +266,9 @@ class DedupWorker:
         self, messages: Sequence[tuple[bytes, SourcePosition]]
     ) -> list[PreparedArticle | Rejection]:
         """Parse, clean and fingerprint a batch: the CPU work, no Redis."""
+        shared_before = self.engine.shared
         prepared = await self.engine.prepare_many(messages)
+        self.metrics.offloaded.inc(self.engine.shared - shared_before)
         for item in prepared:
             if isinstance(item, PreparedArticle):
                 for stage, seconds in item.timings.items():
@@ -483,8 +485,10 @@ def register(
             settings.batch_max_articles, settings.batch_seconds
         )
         # Small inputs are cleaned inline; the process for the long ones starts now, not on the first one
-        # (about 0.6 s, seconds on a busy machine, that the batch holding it would wait).
+        # (about 0.6 s, seconds on a busy machine, that the batch holding it would wait), and so does the
+        # one that prepares part of each large batch.
         worker.engine.start_extraction_process()
+        worker.engine.start_offload_process()
         # Everything the worker built while starting (Faust, aiokafka, the imports) lives as long as the
         # process: frozen, it is no longer scanned by every full collection, which took 30-70 ms each
         # (measured in a running worker) and stalled every batch in flight meanwhile.

@@ -11,6 +11,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import logging
+import math
 import multiprocessing
 import os
 import threading
@@ -43,6 +44,7 @@ from streams.models import (
     parse_article,
     utc_now_iso,
 )
+from streams.offload import OffloadProcess, PrepareSplit
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ INLINE_TEXT_CHARS = 8_192
 INLINE_LONG_TEXT_CHARS = 65_536
 INLINE_NON_ASCII_BYTES = 512  # UTF-8 bytes beyond one a character, in a long text cleaned inline
 INLINE_HTML_CHARS = 8_192
+#: A failed offload process (streams.offload) is started again at most this often.
+OFFLOAD_RESTART_SECONDS = 30.0
 
 
 def cleans_inline(text: str | None, html: str | None) -> bool:
@@ -172,15 +176,13 @@ def prepare_parsed(
             id=article_id,
         )
     t2 = time.perf_counter()
-    blocks, fingerprinted = None, cleaned.text
+    blocks, dropped = None, 0
     if chrome is not None:
         hashes = line_hashes(cleaned.text)
         blocks = page_blocks(parsed.url, cleaned.text, hashes)
-        fingerprinted = strip_chrome(cleaned.text, chrome, config.min_text_chars, hashes)
-    fp = fingerprint(fingerprinted, parsed.url, config.params)
-    if len(fingerprinted) != len(cleaned.text):
-        whole = fingerprint(cleaned.text, parsed.url, config.params).exact_key
-        fp = dataclasses.replace(fp, whole_text_key=whole)
+        fp, dropped = _fingerprint_without_chrome(cleaned.text, parsed.url, chrome, config, hashes)
+    else:
+        fp = fingerprint(cleaned.text, parsed.url, config.params)
     t3 = time.perf_counter()
     return PreparedArticle(
         raw=parsed,
@@ -194,7 +196,7 @@ def prepare_parsed(
         titles=cleaned.title
         if from_text or not parsed.html
         else " ".join([cleaned.title, *html_titles(parsed.html)]),
-        chrome_dropped=len(cleaned.text) - len(fingerprinted),
+        chrome_dropped=dropped,
         timings={
             "parse": parse_seconds,
             "clean_text" if from_text else "clean_html": t2 - t1,
@@ -204,6 +206,45 @@ def prepare_parsed(
         position=position,
         extractor=cleaned.extractor,
     )
+
+
+def _fingerprint_without_chrome(
+    text: str,
+    url: str,
+    chrome: frozenset[bytes],
+    config: PrepareConfig,
+    hashes: Sequence[bytes | None] | None = None,
+    whole: Fingerprint | None = None,
+) -> tuple[Fingerprint, int]:
+    """The fingerprint of ``text`` without the host's chrome blocks, and how many characters that left out.
+
+    ``whole``: the fingerprint of the whole text, when already computed. When chrome was left out, the
+    fingerprint keeps the whole text's exact key (:attr:`Fingerprint.identity_key`).
+    """
+    fingerprinted = strip_chrome(text, chrome, config.min_text_chars, hashes)
+    if len(fingerprinted) == len(text):
+        return whole or fingerprint(text, url, config.params), 0
+    fp = fingerprint(fingerprinted, url, config.params)
+    whole_key = (whole or fingerprint(text, url, config.params)).exact_key
+    return dataclasses.replace(fp, whole_text_key=whole_key), len(text) - len(fingerprinted)
+
+
+def with_chrome(
+    prepared: PreparedArticle, chrome: frozenset[bytes], config: PrepareConfig
+) -> PreparedArticle:
+    """An article prepared with no chrome known (``chrome=frozenset()``), as if prepared with ``chrome``.
+
+    What :func:`prepare_parsed` with ``chrome`` returns, but for the timings: the offload process
+    prepares articles before the worker knows the chrome of their turn in the stream.
+    """
+    if not chrome or prepared.blocks is None:
+        return prepared
+    fp, dropped = _fingerprint_without_chrome(
+        prepared.text, prepared.raw.url, chrome, config, whole=prepared.fingerprint
+    )
+    if not dropped:
+        return prepared
+    return dataclasses.replace(prepared, fingerprint=fp, chrome_dropped=dropped)
 
 
 def decision_time(verdict: IndexVerdict) -> str:
@@ -306,6 +347,53 @@ def _warm_up_extraction() -> None:
     clean_article(title="", text=None, html="<html><body><p>warm up</p></body></html>", max_chars=1000)
 
 
+def _prepare_shared(
+    items: Sequence[tuple[RawArticle, SourcePosition, float] | None],
+    config: PrepareConfig,
+    learn_chrome: bool,
+) -> tuple[list[PreparedArticle | Rejection | None], float]:
+    """Run in the offload process: prepare its share of a batch (articles that clean inline), with no
+    chrome known (the worker applies the chrome of each one's turn: :func:`with_chrome`); and the
+    seconds that took.
+
+    The payloads stay in the worker (``b""`` here). None for an item not sent, and for one that raised:
+    the worker prepares it again itself, and logs and rejects what raises there.
+    """
+    started = time.perf_counter()
+    results: list[PreparedArticle | Rejection | None] = []
+    for item in items:
+        prepared = None
+        if item is not None:
+            parsed, position, parse_seconds = item
+            with contextlib.suppress(Exception):
+                chrome = frozenset[bytes]() if learn_chrome else None
+                prepared = prepare_parsed(parsed, b"", config, position, parse_seconds, chrome)
+        results.append(prepared)
+    return results, time.perf_counter() - started
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """A message of a batch, parsed: the article (or its rejection) and what parsing took."""
+
+    payload: bytes
+    position: SourcePosition
+    parsed: RawArticle | Rejection
+    seconds: float
+
+
+def _internal_error(exc: Exception, payload: bytes, position: SourcePosition) -> Rejection:
+    # A bug of ours on one input must not stall its partition: the input is rejected, with its bytes,
+    # and the traceback goes to the log for us to fix.
+    log.error("preparing a message failed", exc_info=exc, extra={"offset": position.offset})
+    return Rejection(
+        error="internal_error",
+        message=f"{type(exc).__name__} while preparing the article: {exc}"[:300],
+        raw=payload,
+        position=position,
+    )
+
+
 class Deduplicator:
     """Decides batches of raw messages against the index, in order.
 
@@ -323,6 +411,10 @@ class Deduplicator:
         self.replayed = 0  # decisions replayed for articles already in the index (redelivery)
         self.chrome_config = chrome_config(settings)
         self.chrome = ChromeCache(self.chrome_config.cache_hosts, self.chrome_config.min_pages)
+        self.split = PrepareSplit(settings.offload_max_share)
+        self._offload: OffloadProcess | None = None
+        self.shared = 0  # articles the offload process prepared
+        self._offload_started = -math.inf
 
     def _html_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
@@ -335,12 +427,18 @@ class Deduplicator:
             )
         return self._pool
 
-    async def _prepare_one(self, payload: bytes, position: SourcePosition) -> PreparedArticle | Rejection:
+    def _parse(self, payload: bytes, position: SourcePosition) -> _Parsed:
         t0 = time.perf_counter()
-        parsed = parse_article(payload, max_bytes=self.config.max_message_bytes, position=position)
+        try:
+            parsed = parse_article(payload, max_bytes=self.config.max_message_bytes, position=position)
+        except Exception as exc:
+            parsed = _internal_error(exc, payload, position)
+        return _Parsed(payload, position, parsed, time.perf_counter() - t0)
+
+    async def _prepare_one(self, item: _Parsed) -> PreparedArticle | Rejection:
+        parsed, payload, position, parse_seconds = item.parsed, item.payload, item.position, item.seconds
         if isinstance(parsed, Rejection):
             return parsed
-        parse_seconds = time.perf_counter() - t0
         chrome = self.chrome.get(url_host(parsed.url)) if self.chrome_config.enabled else None
         if cleans_inline(parsed.text, parsed.html):
             return prepare_parsed(parsed, payload, self.config, position, parse_seconds, chrome)
@@ -400,11 +498,23 @@ class Deduplicator:
     async def prepare_many(
         self, messages: Sequence[tuple[bytes, SourcePosition]]
     ) -> list[PreparedArticle | Rejection]:
-        """Parse, clean and fingerprint each message (HTML ones time-boxed)."""
+        """Parse, clean and fingerprint each message (long inputs time-boxed), in order.
+
+        When every input of a batch cleans inline and the offload process (:mod:`streams.offload`) is up,
+        the last of them (:class:`streams.offload.PrepareSplit`) are prepared there while this process
+        prepares the others. Each article still gets the chrome known at its turn in the stream
+        (:func:`with_chrome`), so the result is the same as one by one here.
+        """
+        if len(messages) >= PrepareSplit.MIN_ARTICLES:
+            self.start_offload_process()
+        items = [self._parse(payload, position) for payload, position in messages]
+        shared = self._shared_count(items)
+        tail = len(items) - shared
+        job = self._share(items[tail:]) if shared else None
         prepared = []
-        last_yield = time.perf_counter()
-        for payload, position in messages:
-            prepared.append(await self._prepare_guarded(payload, position))
+        started = last_yield = time.perf_counter()
+        for item in items[:tail]:
+            prepared.append(await self._prepare_guarded(item))
             # Cleaning a text article never waits, so the event loop would stall for the whole batch:
             # now and then it gets a turn, for the previous batch's index call (its request and reply).
             # Not after every article: in a worker each turn costs about as much as preparing an
@@ -412,24 +522,95 @@ class Deduplicator:
             if time.perf_counter() - last_yield >= _YIELD_SECONDS:
                 await asyncio.sleep(0)
                 last_yield = time.perf_counter()
+        if job is not None:
+            here = time.perf_counter() - started
+            prepared.extend(await self._shared_results(job, items[tail:], here, tail))
         return prepared
 
-    async def _prepare_guarded(self, payload: bytes, position: SourcePosition) -> PreparedArticle | Rejection:
+    def _shared_count(self, items: Sequence[_Parsed]) -> int:
+        """How many of the batch's last inputs the offload process prepares (0: none)."""
+        if self._offload is None or not self._offload.idle:
+            return 0
+        articles = [i.parsed for i in items if isinstance(i.parsed, RawArticle)]
+        if not all(cleans_inline(article.text, article.html) for article in articles):
+            return 0  # a long input goes to the time-boxed extraction process: its batch is prepared in order
+        return self.split.count(len(items))
+
+    def _share(
+        self, items: Sequence[_Parsed]
+    ) -> asyncio.Future[tuple[list[PreparedArticle | Rejection | None], float]]:
+        assert self._offload is not None
+        return self._offload.submit(
+            [(i.parsed, i.position, i.seconds) if isinstance(i.parsed, RawArticle) else None for i in items]
+        )
+
+    def start_offload_process(self) -> None:
+        """Start the process that prepares part of each batch (:mod:`streams.offload`) in the background,
+        unless sharing is off (``STREAMS_OFFLOAD_MAX_SHARE=0``); one that failed is started again
+        after :data:`OFFLOAD_RESTART_SECONDS`."""
+        if self.split.max_share <= 0:
+            return
+        if self._offload is not None and self._offload.loop is not asyncio.get_running_loop():
+            self._offload.close()  # started by an event loop that has ended (asyncio.run per call)
+            self._offload, self._offload_started = None, -math.inf
+        if self._offload is not None and not self._offload.closed:
+            return
+        if time.monotonic() - self._offload_started < OFFLOAD_RESTART_SECONDS:
+            return
+        self._offload_started = time.monotonic()
+        self._offload = OffloadProcess(_prepare_shared, self.config, self.chrome_config.enabled)
+
+    async def _shared_results(
+        self,
+        job: asyncio.Future[tuple[list[PreparedArticle | Rejection | None], float]],
+        items: Sequence[_Parsed],
+        here_seconds: float,
+        here_articles: int,
+    ) -> list[PreparedArticle | Rejection]:
+        """The offload process's share, in order, with the chrome of each article's turn; what it could
+        not prepare (or all of it, if it failed or exceeded its time box) is prepared here."""
+        results: Sequence[PreparedArticle | Rejection | None] = [None] * len(items)
         try:
-            prepared = await self._prepare_one(payload, position)
+            # Each input cleans inline (70 ms at worst), so only a broken process takes this long.
+            results, seconds = await asyncio.wait_for(
+                job, self.settings.extraction_timeout_seconds + 0.1 * len(items)
+            )
+            self.split.measured(here_seconds, here_articles, seconds, len(items))
+            self.shared += sum(result is not None for result in results)
+        except (TimeoutError, EOFError, OSError) as exc:
+            log.warning("the offload process failed its share of a batch: preparing it here (%r)", exc)
+            if self._offload is not None:
+                self._offload.close()  # started again with the next batch
+        prepared = []
+        for item, result in zip(items, results, strict=True):
+            if result is None:
+                prepared.append(await self._prepare_guarded(item))
+                continue
+            try:
+                prepared.append(self._adopt(result, item.payload))
+            except Exception as exc:
+                prepared.append(_internal_error(exc, item.payload, item.position))
+        return prepared
+
+    def _adopt(self, result: PreparedArticle | Rejection, payload: bytes) -> PreparedArticle | Rejection:
+        """What the offload process prepared, with its payload and the chrome of its turn (counted)."""
+        if isinstance(result, Rejection):
+            return dataclasses.replace(result, raw=payload)
+        article = dataclasses.replace(result, payload=payload)
+        blocks = article.blocks
+        if blocks is not None:
+            article = with_chrome(article, self.chrome.get(blocks.host), self.config)
+            self.chrome.observe(blocks)
+        return article
+
+    async def _prepare_guarded(self, item: _Parsed) -> PreparedArticle | Rejection:
+        try:
+            prepared = await self._prepare_one(item)
             if isinstance(prepared, PreparedArticle) and prepared.blocks is not None:
                 self.chrome.observe(prepared.blocks)
             return prepared
         except Exception as exc:
-            # A bug of ours on one input must not stall its partition: the input is rejected, with its
-            # bytes, and the traceback goes to the log for us to fix.
-            log.exception("preparing a message failed", extra={"offset": position.offset})
-            return Rejection(
-                error="internal_error",
-                message=f"{type(exc).__name__} while preparing the article: {exc}"[:300],
-                raw=payload,
-                position=position,
-            )
+            return _internal_error(exc, item.payload, item.position)
 
     async def decide_prepared(self, prepared: Sequence[PreparedArticle | Rejection]) -> list[Decision]:
         """Run the index for the prepared articles (one pipeline round trip) and build the decisions."""
@@ -478,3 +659,5 @@ class Deduplicator:
 
     def close(self) -> None:
         self._recycle_pool()
+        if self._offload is not None:
+            self._offload.close()

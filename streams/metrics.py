@@ -70,6 +70,11 @@ class Metrics:
             " capacity), in the current index namespace.",
             registry=registry,
         )
+        self.offloaded = Counter(
+            "streams_offloaded_articles_total",
+            "Articles prepared in the worker's offload process (a share of large batches of short inputs).",
+            registry=registry,
+        )
         self.chrome_stripped = Counter(
             "streams_chrome_stripped_articles_total",
             "Articles fingerprinted without some of their text: blocks known as their site's chrome.",

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     extraction_timeout_seconds: float = Field(
         2.0, gt=0, description="HTML extraction time box; slower pages get extraction_timeout."
     )
+    offload_max_share: float = Field(
+        0.5,
+        ge=0,
+        le=0.9,
+        description="Largest share of a batch of short inputs prepared in a second process (0: none).",
+    )
     html_extractor: HtmlExtractor = Field(
         "resiliparse",
         description="HTML main-text extractor: resiliparse (fast, best measured), selectolax or trafilatura.",

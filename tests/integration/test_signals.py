@@ -182,10 +182,11 @@ def started_processes(term: Terminal, workers: int) -> set[int]:
 
     def complete() -> bool:
         found = descendants(term.pid)
-        # broker + Redis + the workers, each with its extraction process and spawn's resource tracker
-        return len(found) >= 2 + 3 * workers
+        # broker + Redis + the workers, each with its extraction process, its offload process and spawn's
+        # resource tracker
+        return len(found) >= 2 + 4 * workers
 
-    wait_until(complete, 120, "the workers' extraction processes")
+    wait_until(complete, 120, "the workers' extraction and offload processes")
     return descendants(term.pid)
 
 

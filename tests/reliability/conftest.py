@@ -213,7 +213,8 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, every: fl
 
 
 def orphaned_children(app_id: str, live_parents: Iterable[int]) -> list[int]:
-    """Processes of a worker of ``app_id`` (extraction pool, resource tracker) whose worker is gone."""
+    """Processes of a worker of ``app_id`` (extraction pool, offload process, resource tracker) whose
+    worker is gone."""
     live = set(live_parents)
     found = []
     for proc in Path("/proc").iterdir():

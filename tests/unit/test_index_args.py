@@ -36,9 +36,7 @@ def test_the_script_lays_out_the_band_table_as_index_py_does() -> None:
 
 
 @given(
-    st.lists(
-        st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=12).map(tuple), max_size=6
-    ),
+    st.lists(st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=12).map(tuple), max_size=6),
     st.integers(min_value=1, max_value=2**20),
 )
 def test_a_batch_names_each_bucket_once_and_each_band_its_place(

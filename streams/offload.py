@@ -1,0 +1,150 @@
+"""A process beside the worker that prepares part of each batch: the pipe to it, and the size of its part.
+
+A worker's core is its limit: it consumes, prepares, calls Redis and publishes on one thread. A second
+process takes the last part of a batch of short inputs while the worker prepares the rest
+(:meth:`streams.dedup.Deduplicator.prepare_many`). Requests and replies go over a
+``multiprocessing`` pipe (pickled, as ``concurrent.futures`` does, between this project's own two
+processes only: nothing from the network or Redis) that the worker writes and reads from its event loop
+thread (``loop.add_reader``). Not through ``concurrent.futures``: its hand-offs go through two more
+threads, and each waits for the worker's thread to let go of the interpreter lock (up to its 5 ms switch
+interval) while the worker is busy preparing, which is when the reply matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import signal
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_READY = "ready"
+
+
+def _serve(conn: Connection, work: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """The process's loop: a request in, ``work(request, *args)`` out, until the worker closes the pipe."""
+    # Ctrl-C reaches the whole process group: the worker stops on it, and this process ends when the
+    # worker closes the pipe (or dies), not halfway through a reply with a traceback on the terminal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn.send(_READY)
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):  # the worker closed the pipe, or died: this process ends with it
+            return
+        conn.send(work(request, *args))
+
+
+class OffloadProcess:
+    """A process that runs ``work(request, *args)`` for one request at a time (``work`` must be a
+    module-level function: the process is spawned, not forked, from a worker running threads)."""
+
+    def __init__(self, work: Callable[..., Any], *args: Any) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe(duplex=True)
+        self._process = context.Process(
+            target=_serve, args=(child, work, args), name="streams-offload", daemon=True
+        )
+        self._process.start()
+        child.close()
+        self.loop = asyncio.get_running_loop()  # the event loop that reads the replies
+        self.loop.add_reader(self._conn.fileno(), self._on_readable)
+        self._pending: asyncio.Future[Any] | None = None
+        self.ready = False  # the process has started and imported what it runs
+        self.closed = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    @property
+    def idle(self) -> bool:
+        """Ready for a request from this event loop: started, not closed, and none in flight."""
+        current = asyncio.get_running_loop()
+        return self.ready and not self.closed and self._pending is None and self.loop is current
+
+    def submit(self, request: Any) -> asyncio.Future[Any]:
+        """Send a request (the process must be :attr:`idle`); the future resolves with ``work``'s result."""
+        if not self.idle:
+            raise RuntimeError("the offload process is not idle")
+        future = self.loop.create_future()
+        self._pending = future
+        try:
+            self._conn.send(request)
+        except OSError as exc:
+            self.close()
+            if not future.done():
+                future.set_exception(exc)
+        return future
+
+    def _on_readable(self) -> None:
+        try:
+            reply = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            log.warning("the offload process ended", extra={"pid": self.pid, "error": repr(exc)})
+            self.close()
+            return
+        if isinstance(reply, str) and reply == _READY:
+            self.ready = True
+            return
+        future, self._pending = self._pending, None
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+    def close(self) -> None:
+        """Stop the process (killed: it holds nothing but a request) and fail a request in flight."""
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self.loop.remove_reader(self._conn.fileno())
+        with contextlib.suppress(Exception):
+            self._conn.close()
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join(timeout=1.0)
+        future, self._pending = self._pending, None
+        if future is not None and not future.done():
+            future.set_exception(EOFError("the offload process was stopped"))
+
+
+class PrepareSplit:
+    """How much of each batch the offload process prepares while the worker prepares the rest.
+
+    The share follows what each side took per article in the last batches, so that both finish
+    together: the process's part, measured in the process, against the worker's part, measured in the
+    worker with whatever else ran meanwhile (the previous batch's index call and publishing). On a busy
+    machine, where the process has no core of its own, its articles take longer and its share falls.
+    """
+
+    #: Fewer articles than this are all prepared in the worker: a round trip to the process costs
+    #: about 1 ms, and small batches come at low rates, where latency matters and the core is idle.
+    MIN_ARTICLES = 16
+    #: The least share once enabled: the process keeps a part, so its cost stays measured.
+    MIN_SHARE = 0.05
+    #: Weight of the latest batch in the share (an exponential moving average).
+    WEIGHT = 0.3
+
+    def __init__(self, max_share: float) -> None:
+        self.max_share = max_share
+        self.share = min(max_share, 0.25)
+
+    def count(self, articles: int) -> int:
+        """Articles of a batch of ``articles`` to prepare in the offload process."""
+        if self.max_share <= 0 or articles < self.MIN_ARTICLES:
+            return 0
+        return max(1, round(self.share * articles))
+
+    def measured(self, here: float, here_articles: int, there: float, there_articles: int) -> None:
+        """The worker took ``here`` seconds for its part, the process ``there`` for its own."""
+        if here_articles <= 0 or there_articles <= 0 or there <= 0:
+            return
+        per_here, per_there = here / here_articles, there / there_articles
+        balanced = per_here / (per_here + per_there)
+        share = (1 - self.WEIGHT) * self.share + self.WEIGHT * balanced
+        self.share = min(self.max_share, max(min(self.MIN_SHARE, self.max_share), share))

@@ -1,0 +1,179 @@
+"""The offload process (streams.offload) and the engine's batches shared with it: the same results as one by
+one in the worker, whatever the process does. It is a real spawned process; no server."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import operator
+import os
+import signal
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from streams import dedup
+from streams.chrome import block_hash
+from streams.dedup import (
+    Deduplicator,
+    PrepareConfig,
+    PreparedArticle,
+    index_config,
+    prepare_parsed,
+    with_chrome,
+)
+from streams.memory_index import MemoryIndex
+from streams.models import NO_POSITION, RawArticle, Rejection, parse_article
+from streams.offload import OffloadProcess, PrepareSplit
+from streams.settings import Settings
+from streams.tools.synthetic import same_template_stream
+
+
+async def until_ready(process: OffloadProcess, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not process.ready:
+        assert not process.closed and time.monotonic() < deadline, "the offload process did not start"
+        await asyncio.sleep(0.02)
+
+
+def test_the_process_answers_each_request_in_turn() -> None:
+    async def go() -> list[int]:
+        process = OffloadProcess(operator.mul, 3)
+        try:
+            await until_ready(process)
+            answers: list[int] = []
+            for request in (2, 5, 7):
+                assert process.idle
+                future = process.submit(request)
+                assert not process.idle  # one request at a time
+                answers.append(await asyncio.wait_for(future, 30))
+            return answers
+        finally:
+            process.close()
+
+    assert asyncio.run(go()) == [6, 15, 21]
+
+
+def test_a_process_that_dies_fails_its_request_and_is_closed() -> None:
+    async def go() -> OffloadProcess:
+        process = OffloadProcess(time.sleep)
+        await until_ready(process)
+        future = process.submit(30)
+        assert process.pid is not None
+        os.kill(process.pid, signal.SIGKILL)
+        with pytest.raises(EOFError):
+            await asyncio.wait_for(future, 30)
+        return process
+
+    process = asyncio.run(go())
+    assert process.closed and not process._process.is_alive()
+
+
+def test_close_stops_the_process_and_fails_the_request_in_flight() -> None:
+    async def go() -> None:
+        process = OffloadProcess(time.sleep)
+        await until_ready(process)
+        future = process.submit(30)
+        process.close()
+        with pytest.raises(EOFError):
+            await future
+        assert not process._process.is_alive()
+
+    asyncio.run(go())
+
+
+def test_the_share_follows_what_each_side_takes_an_article() -> None:
+    split = PrepareSplit(max_share=0.5)
+    assert split.count(PrepareSplit.MIN_ARTICLES - 1) == 0  # small batches stay in the worker
+    for _ in range(30):  # the process twice as fast an article: it would take 2/3, the cap says 1/2
+        split.measured(here=0.004, here_articles=32, there=0.002, there_articles=32)
+    assert split.share == pytest.approx(0.5)
+    assert split.count(64) == 32
+    for _ in range(30):  # a busy machine: the process four times slower an article
+        split.measured(here=0.004, here_articles=32, there=0.016, there_articles=32)
+    assert split.share == pytest.approx(0.2, abs=0.01)
+    for _ in range(60):  # far slower still: it keeps a part, so it is measured again
+        split.measured(here=0.001, here_articles=60, there=0.1, there_articles=4)
+    assert split.share == PrepareSplit.MIN_SHARE
+    assert split.count(64) >= 1
+    assert PrepareSplit(max_share=0).count(64) == 0
+
+
+CONFIG = PrepareConfig.from_settings(Settings())
+
+
+def comparable(result: object) -> object:
+    """A prepared article as a value to compare: its signatures as bytes, without its timings (measured);
+    a rejection without its time."""
+    if isinstance(result, Rejection):
+        return dataclasses.replace(result, processed_at="")
+    if not isinstance(result, PreparedArticle):
+        return result
+    fp = result.fingerprint
+    signatures = (fp.signature.tobytes(), fp.lead_signature.tobytes())
+    fields = dataclasses.replace(fp, signature=None, lead_signature=None)  # type: ignore[arg-type]
+    return dataclasses.replace(result, fingerprint=fields, timings={}), signatures
+
+
+def test_chrome_applied_afterwards_is_chrome_applied_while_preparing() -> None:
+    nav, footer = "Home World Business Sport Weather", "Copyright Example News all rights reserved"
+    text = "\n".join(
+        [nav, *(f"Paragraph {i} of the story about the harbour bridge." for i in range(6)), footer]
+    )
+    payload = json.dumps({"url": "https://news.example/a", "title": "Bridge", "text": text}).encode()
+    parsed = parse_article(payload, max_bytes=CONFIG.max_message_bytes)
+    assert isinstance(parsed, RawArticle)
+    known = frozenset(h for h in (block_hash(nav), block_hash(footer)) if h is not None)
+    for chrome in (known, frozenset[bytes](), frozenset(h for h in [block_hash("unrelated words")] if h)):
+        direct = prepare_parsed(parsed, payload, CONFIG, chrome=chrome)
+        unknown = prepare_parsed(parsed, payload, CONFIG, chrome=frozenset())
+        assert isinstance(unknown, PreparedArticle)
+        later = with_chrome(unknown, chrome, CONFIG)
+        assert comparable(later) == comparable(direct)
+    stripped = prepare_parsed(parsed, payload, CONFIG, chrome=frozenset())
+    assert isinstance(stripped, PreparedArticle)
+    assert with_chrome(stripped, known, CONFIG).chrome_dropped > 0  # the case above where chrome was left out
+
+
+def prepared_batches(batches: Sequence[Sequence[bytes]], max_share: float) -> tuple[list[object], int]:
+    """What the engine prepares, batch after batch, with the offload process up when it is on."""
+    settings = Settings(offload_max_share=max_share)
+    engine = Deduplicator(settings, MemoryIndex(index_config(settings)))
+
+    async def go() -> list[object]:
+        engine.start_offload_process()
+        if engine._offload is not None:
+            await until_ready(engine._offload)
+        results: list[object] = []
+        for batch in batches:
+            results += await engine.prepare_many([(payload, NO_POSITION) for payload in batch])
+        return results
+
+    try:
+        results = asyncio.run(go())
+    finally:
+        engine.close()
+    return [comparable(r) for r in results], engine.shared
+
+
+def test_a_shared_batch_is_prepared_as_one_by_one_in_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of two sites' templates, whose chrome is learned within the batches: each shared page gets the
+    chrome known at its turn, so the results are those of the worker alone, chrome left out included."""
+    records = same_template_stream(11, sites=2, stories_per_site=40)
+    payloads = [json.dumps(r).encode() for r in records] + [b"{not json", b'{"url": "https://x.example/1"}']
+    batches = [payloads[i : i + 40] for i in range(0, len(payloads), 40)]
+    alone, none_shared = prepared_batches(batches, max_share=0)
+    stripped_later = []
+
+    def spied(prepared: PreparedArticle, chrome: frozenset[bytes], config: PrepareConfig) -> PreparedArticle:
+        result = with_chrome(prepared, chrome, config)
+        stripped_later.append(result.chrome_dropped > 0)
+        return result
+
+    monkeypatch.setattr(dedup, "with_chrome", spied)
+    shared, count = prepared_batches(batches, max_share=0.5)
+    assert none_shared == 0 and count > 0
+    assert shared == alone
+    assert len(stripped_later) == count and any(stripped_later), "with_chrome left nothing out: not covered"
