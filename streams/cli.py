@@ -140,6 +140,8 @@ async def decide_offline(
     engine = Deduplicator(settings, index)
     decisions: list[Decision] = []
     batch = settings.batch_max_articles
+    if len(payloads) >= 4 * batch:  # worth a process of its own; it starts while the first batches run
+        engine.start_offload_process()
     started = time.perf_counter()
     try:
         with progress() as bar:

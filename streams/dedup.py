@@ -490,10 +490,15 @@ class Deduplicator:
             self._start_pool()
 
     async def warm_up(self) -> None:
-        """Start the HTML extraction process now rather than on the first page (seconds on a busy machine)."""
+        """Start the HTML extraction process now rather than on the first page (seconds on a busy machine),
+        and the offload process (unless off), and wait for both, as a running worker has them."""
         self.start_extraction_process()
+        self.start_offload_process()
         if self._pool_ready is not None:
             await self._pool_ready
+        if self._offload is not None:
+            with contextlib.suppress(EOFError):  # it died starting: batches are then prepared here alone
+                await self._offload.started
 
     async def prepare_many(
         self, messages: Sequence[tuple[bytes, SourcePosition]]

@@ -55,6 +55,8 @@ class OffloadProcess:
         self.loop = asyncio.get_running_loop()  # the event loop that reads the replies
         self.loop.add_reader(self._conn.fileno(), self._on_readable)
         self._pending: asyncio.Future[Any] | None = None
+        self.started: asyncio.Future[None] = self.loop.create_future()  # resolved once ready (or closed)
+        self.started.add_done_callback(_retrieve)
         self.ready = False  # the process has started and imported what it runs
         self.closed = False
 
@@ -91,6 +93,8 @@ class OffloadProcess:
             return
         if isinstance(reply, str) and reply == _READY:
             self.ready = True
+            if not self.started.done():
+                self.started.set_result(None)
             return
         future, self._pending = self._pending, None
         if future is not None and not future.done():
@@ -108,9 +112,16 @@ class OffloadProcess:
         if self._process.is_alive():
             self._process.kill()
         self._process.join(timeout=1.0)
+        if not self.started.done():
+            self.started.set_exception(EOFError("the offload process was stopped"))
         future, self._pending = self._pending, None
         if future is not None and not future.done():
             future.set_exception(EOFError("the offload process was stopped"))
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()  # a process that never started is reported where it is used, not by asyncio
 
 
 class PrepareSplit:

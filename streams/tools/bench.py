@@ -1133,7 +1133,7 @@ async def measure_project_offline(
     task = bar.add_task("baseline: streams engine, same articles", total=len(items))
     duplicates = 0
     batch = settings.batch_max_articles
-    await engine.warm_up()  # a running worker has its HTML extraction process started already
+    await engine.warm_up()  # a running worker has its extraction and offload processes started already
     batches = ([(i.payload, SourcePosition()) for i in items[start : start + batch]]
                for start in range(0, len(items), batch))  # fmt: skip
     with count_round_trips() as trips:
