@@ -353,13 +353,14 @@ def _prepare_shared(
     learn_chrome: bool,
 ) -> tuple[list[PreparedArticle | Rejection | None], float]:
     """Run in the offload process: prepare its share of a batch (articles that clean inline), with no
-    chrome known (the worker applies the chrome of each one's turn: :func:`with_chrome`); and the
-    seconds that took.
+    chrome known (the worker applies the chrome of each one's turn: :func:`with_chrome`); and when it
+    was done (:func:`time.monotonic`: the clock the worker shares).
 
-    The payloads stay in the worker (``b""`` here). None for an item not sent, and for one that raised:
+    The payloads and the parsed articles stay in the worker (``b""`` and a placeholder in what is sent
+    back; the HTML of an article cleaned from its text is not sent). None for an item not sent, and for
+    one that raised:
     the worker prepares it again itself, and logs and rejects what raises there.
     """
-    started = time.perf_counter()
     results: list[PreparedArticle | Rejection | None] = []
     for item in items:
         prepared = None
@@ -368,8 +369,24 @@ def _prepare_shared(
             with contextlib.suppress(Exception):
                 chrome = frozenset[bytes]() if learn_chrome else None
                 prepared = prepare_parsed(parsed, b"", config, position, parse_seconds, chrome)
+                if isinstance(prepared, PreparedArticle):
+                    prepared = dataclasses.replace(prepared, raw=_RAW_LEFT_IN_THE_WORKER)
         results.append(prepared)
-    return results, time.perf_counter() - started
+    return results, time.monotonic()
+
+
+def _what_cleaning_reads(article: RawArticle) -> RawArticle:
+    """The article without its HTML when its text is what gets cleaned (a page of up to 2 MB that would
+    cross the pipe for nothing)."""
+    if article.html and article.text and article.text.strip():
+        return dataclasses.replace(article, html=None)
+    return article
+
+
+#: What the offload process sends back in place of an article's ``raw`` (the worker has it).
+_RAW_LEFT_IN_THE_WORKER = RawArticle(
+    url="", id=None, title="", text=None, html=None, source=None, published_at=None, language=None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,12 +529,19 @@ class Deduplicator:
         """
         if len(messages) >= PrepareSplit.MIN_ARTICLES:
             self.start_offload_process()
-        items = [self._parse(payload, position) for payload, position in messages]
+        items = []
+        last_yield = time.perf_counter()
+        for payload, position in messages:
+            items.append(self._parse(payload, position))
+            if time.perf_counter() - last_yield >= _YIELD_SECONDS:  # a batch of big HTML pages: 1-16 ms each
+                await asyncio.sleep(0)
+                last_yield = time.perf_counter()
         shared = self._shared_count(items)
         tail = len(items) - shared
+        submitted_at = time.monotonic()
         job = self._share(items[tail:]) if shared else None
         prepared = []
-        started = last_yield = time.perf_counter()
+        last_yield = time.perf_counter()
         for item in items[:tail]:
             prepared.append(await self._prepare_guarded(item))
             # Cleaning a text article never waits, so the event loop would stall for the whole batch:
@@ -528,8 +552,7 @@ class Deduplicator:
                 await asyncio.sleep(0)
                 last_yield = time.perf_counter()
         if job is not None:
-            here = time.perf_counter() - started
-            prepared.extend(await self._shared_results(job, items[tail:], here, tail))
+            prepared.extend(await self._shared_results(job, items[tail:], submitted_at, tail))
         return prepared
 
     def _shared_count(self, items: Sequence[_Parsed]) -> int:
@@ -545,9 +568,13 @@ class Deduplicator:
         self, items: Sequence[_Parsed]
     ) -> asyncio.Future[tuple[list[PreparedArticle | Rejection | None], float]]:
         assert self._offload is not None
-        return self._offload.submit(
-            [(i.parsed, i.position, i.seconds) if isinstance(i.parsed, RawArticle) else None for i in items]
-        )
+        sent = [
+            (_what_cleaning_reads(i.parsed), i.position, i.seconds)
+            if isinstance(i.parsed, RawArticle)
+            else None
+            for i in items
+        ]
+        return self._offload.submit(sent)
 
     def start_offload_process(self) -> None:
         """Start the process that prepares part of each batch (:mod:`streams.offload`) in the background,
@@ -558,31 +585,48 @@ class Deduplicator:
         if self._offload is not None and self._offload.loop is not asyncio.get_running_loop():
             self._offload.close()  # started by an event loop that has ended (asyncio.run per call)
             self._offload, self._offload_started = None, -math.inf
+        if self._offload is not None and self._offload.busy_seconds() > OFFLOAD_RESTART_SECONDS:
+            log.warning(
+                "the offload process has not answered for %.0f s: stopping it", OFFLOAD_RESTART_SECONDS
+            )
+            self._offload.close()
         if self._offload is not None and not self._offload.closed:
             return
         if time.monotonic() - self._offload_started < OFFLOAD_RESTART_SECONDS:
             return
         self._offload_started = time.monotonic()
-        self._offload = OffloadProcess(_prepare_shared, self.config, self.chrome_config.enabled)
+        try:
+            self._offload = OffloadProcess(_prepare_shared, self.config, self.chrome_config.enabled)
+        except OSError as exc:  # no process or pipe to be had (memory, file descriptors): prepare here alone
+            self._offload = None
+            log.warning("the offload process could not start: batches are prepared in the worker (%r)", exc)
 
     async def _shared_results(
         self,
         job: asyncio.Future[tuple[list[PreparedArticle | Rejection | None], float]],
         items: Sequence[_Parsed],
-        here_seconds: float,
+        submitted_at: float,
         here_articles: int,
     ) -> list[PreparedArticle | Rejection]:
         """The offload process's share, in order, with the chrome of each article's turn; what it could
-        not prepare (or all of it, if it failed or exceeded its time box) is prepared here."""
+        not prepare (or all of it, if it failed or exceeded its time box) is prepared here.
+
+        ``submitted_at`` (:func:`time.monotonic`, one clock for both processes): when the share was sent;
+        the worker's own ``here_articles`` took until now.
+        """
+        here_seconds = time.monotonic() - submitted_at
         results: Sequence[PreparedArticle | Rejection | None] = [None] * len(items)
         try:
             # Each input cleans inline (70 ms at worst), so only a broken process takes this long.
-            results, seconds = await asyncio.wait_for(
+            results, sent_at = await asyncio.wait_for(
                 job, self.settings.extraction_timeout_seconds + 0.1 * len(items)
             )
-            self.split.measured(here_seconds, here_articles, seconds, len(items))
+            if len(results) != len(items):
+                raise ValueError(f"{len(results)} results for {len(items)} articles")
+            self.split.measured(here_seconds, here_articles, sent_at - submitted_at, len(items))
             self.shared += sum(result is not None for result in results)
-        except (TimeoutError, EOFError, OSError) as exc:
+        except Exception as exc:  # died, timed out, or answered what it should not: all prepared here
+            results = [None] * len(items)
             log.warning("the offload process failed its share of a batch: preparing it here (%r)", exc)
             if self._offload is not None:
                 self._offload.close()  # started again with the next batch
@@ -592,19 +636,22 @@ class Deduplicator:
                 prepared.append(await self._prepare_guarded(item))
                 continue
             try:
-                prepared.append(self._adopt(result, item.payload))
+                prepared.append(self._adopt(result, item))
             except Exception as exc:
                 prepared.append(_internal_error(exc, item.payload, item.position))
         return prepared
 
-    def _adopt(self, result: PreparedArticle | Rejection, payload: bytes) -> PreparedArticle | Rejection:
-        """What the offload process prepared, with its payload and the chrome of its turn (counted)."""
+    def _adopt(self, result: PreparedArticle | Rejection, item: _Parsed) -> PreparedArticle | Rejection:
+        """What the offload process prepared, with its payload and article, and the chrome of its turn
+        (looked up, and the page counted, in stream order as :meth:`_prepare_one` does)."""
+        assert isinstance(item.parsed, RawArticle)
+        chrome = self.chrome.get(url_host(item.parsed.url)) if self.chrome_config.enabled else None
         if isinstance(result, Rejection):
-            return dataclasses.replace(result, raw=payload)
-        article = dataclasses.replace(result, payload=payload)
+            return dataclasses.replace(result, raw=item.payload)
+        article = dataclasses.replace(result, payload=item.payload, raw=item.parsed)
         blocks = article.blocks
-        if blocks is not None:
-            article = with_chrome(article, self.chrome.get(blocks.host), self.config)
+        if blocks is not None and chrome is not None:
+            article = with_chrome(article, chrome, self.config)
             self.chrome.observe(blocks)
         return article
 

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import multiprocessing
 import signal
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -37,7 +38,10 @@ def _serve(conn: Connection, work: Callable[..., Any], args: tuple[Any, ...]) ->
             request = conn.recv()
         except (EOFError, OSError):  # the worker closed the pipe, or died: this process ends with it
             return
-        conn.send(work(request, *args))
+        try:
+            conn.send(work(request, *args))
+        except OSError:  # the worker is gone
+            return
 
 
 class OffloadProcess:
@@ -50,11 +54,17 @@ class OffloadProcess:
         self._process = context.Process(
             target=_serve, args=(child, work, args), name="streams-offload", daemon=True
         )
-        self._process.start()
-        child.close()
+        try:
+            self._process.start()
+        except BaseException:
+            self._conn.close()
+            raise
+        finally:
+            child.close()
         self.loop = asyncio.get_running_loop()  # the event loop that reads the replies
         self.loop.add_reader(self._conn.fileno(), self._on_readable)
         self._pending: asyncio.Future[Any] | None = None
+        self._sent_at = 0.0
         self.started: asyncio.Future[None] = self.loop.create_future()  # resolved once ready (or closed)
         self.started.add_done_callback(_retrieve)
         self.ready = False  # the process has started and imported what it runs
@@ -70,12 +80,16 @@ class OffloadProcess:
         current = asyncio.get_running_loop()
         return self.ready and not self.closed and self._pending is None and self.loop is current
 
+    def busy_seconds(self) -> float:
+        """How long the request in flight has been waiting for its reply (0 with none in flight)."""
+        return time.monotonic() - self._sent_at if self._pending is not None else 0.0
+
     def submit(self, request: Any) -> asyncio.Future[Any]:
         """Send a request (the process must be :attr:`idle`); the future resolves with ``work``'s result."""
         if not self.idle:
             raise RuntimeError("the offload process is not idle")
         future = self.loop.create_future()
-        self._pending = future
+        self._pending, self._sent_at = future, time.monotonic()
         try:
             self._conn.send(request)
         except OSError as exc:
@@ -127,10 +141,11 @@ def _retrieve(future: asyncio.Future[None]) -> None:
 class PrepareSplit:
     """How much of each batch the offload process prepares while the worker prepares the rest.
 
-    The share follows what each side took per article in the last batches, so that both finish
-    together: the process's part, measured in the process, against the worker's part, measured in the
-    worker with whatever else ran meanwhile (the previous batch's index call and publishing). On a busy
-    machine, where the process has no core of its own, its articles take longer and its share falls.
+    The share follows what each side took per article in the last batches, so that the process's reply
+    is sent when the worker is done with its own part: the process's part from the moment it was sent
+    to the moment its reply was (the pipe and pickling included), against the worker's part with
+    whatever else ran meanwhile (the previous batch's index call and publishing). On a busy machine,
+    where the process has no core of its own, its articles take longer and its share falls.
     """
 
     #: Fewer articles than this are all prepared in the worker: a round trip to the process costs
@@ -152,7 +167,7 @@ class PrepareSplit:
         return max(1, round(self.share * articles))
 
     def measured(self, here: float, here_articles: int, there: float, there_articles: int) -> None:
-        """The worker took ``here`` seconds for its part, the process ``there`` for its own."""
+        """The worker took ``here`` seconds for its ``here_articles``, the process ``there`` for its own."""
         if here_articles <= 0 or there_articles <= 0 or there <= 0:
             return
         per_here, per_there = here / here_articles, there / there_articles

@@ -63,7 +63,8 @@ class Settings(BaseSettings):
         0.5,
         ge=0,
         le=0.9,
-        description="Largest share of a batch of short inputs prepared in a second process (0: none).",
+        description="Cap of the adaptive share of batches of 16+ short inputs prepared in a second process"
+        " (0: none).",
     )
     html_extractor: HtmlExtractor = Field(
         "resiliparse",

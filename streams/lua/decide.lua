@@ -9,7 +9,7 @@
 -- exact and name keys packed (four big-endian uint32 shards, then four 6-byte fields; the id key hashes
 -- the id with the URL and exact keys, the name key the id alone, and both sit in the name's shard:
 -- streams/index.py article_args), the bands packed (per band a big-endian uint32 bucket position in the
--- batch's list of buckets, a uint16 0 and the 2-byte check: packed_bands and batch_buckets in
+-- batch's list of buckets, a uint16 0 and the 2-byte check: packed_bands and batch_bands in
 -- streams/index.py), the title sketch (4 hex digits a word: title_sketch in streams/fingerprint.py);
 -- then the batch's buckets: the number of band hashes, and per hash its number and its fields packed.
 --
@@ -86,7 +86,7 @@ local function full_number(low) return reserved - ((reserved - low) % 4294967296
 -- Every bucket of the batch's bands, read at once and then kept up to date here: bucket position in the
 -- batch (from 1) -> its bytes (false: never written). The client lists the batch's buckets once each,
 -- grouped by band hash (after the articles' arguments: the number of hashes, then per hash its number
--- and its 2-byte fields packed: batch_buckets in streams/index.py), and each band names its bucket by
+-- and its 2-byte fields packed: batch_bands in streams/index.py), and each band names its bucket by
 -- its position in that list, so the script reads them with one HMGET per hash and no work per band.
 local buckets, dirty_buckets, groups = {}, {}, {}
 do

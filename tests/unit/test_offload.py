@@ -4,6 +4,7 @@ one in the worker, whatever the process does. It is a real spawned process; no s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import operator
@@ -162,8 +163,14 @@ def test_a_shared_batch_is_prepared_as_one_by_one_in_the_worker(monkeypatch: pyt
     """Pages of two sites' templates, whose chrome is learned within the batches: each shared page gets the
     chrome known at its turn, so the results are those of the worker alone, chrome left out included."""
     records = same_template_stream(11, sites=2, stories_per_site=40)
-    payloads = [json.dumps(r).encode() for r in records] + [b"{not json", b'{"url": "https://x.example/1"}']
-    batches = [payloads[i : i + 40] for i in range(0, len(payloads), 40)]
+    payloads = [json.dumps(r).encode() for r in records]
+    # The last of the first batch, shared: rejections by the parser (kept here) and by cleaning (there).
+    bad = [
+        b"{not json",
+        b'{"url": "https://x.example/1"}',
+        b'{"url": "https://x.example/2", "text": "Too short."}',
+    ]
+    batches = [payloads[:37] + bad, payloads[37:77], payloads[77:]]
     alone, none_shared = prepared_batches(batches, max_share=0)
     stripped_later = []
 
@@ -176,4 +183,62 @@ def test_a_shared_batch_is_prepared_as_one_by_one_in_the_worker(monkeypatch: pyt
     shared, count = prepared_batches(batches, max_share=0.5)
     assert none_shared == 0 and count > 0
     assert shared == alone
-    assert len(stripped_later) == count and any(stripped_later), "with_chrome left nothing out: not covered"
+    # (the cleaning rejection made there counts as shared, without chrome to apply)
+    assert 0 < len(stripped_later) < count and any(stripped_later), (
+        "with_chrome left nothing out: not covered"
+    )
+
+
+def short_articles(n: int, seed: int = 3) -> list[bytes]:
+    records = same_template_stream(seed, sites=3, stories_per_site=n // 3 + 1)[:n]
+    return [json.dumps(r).encode() for r in records]
+
+
+def test_a_share_not_answered_in_time_is_prepared_in_the_worker() -> None:
+    """A stopped offload process: the batch waits for its time box, then its share is prepared here, and
+    the results are those of the worker alone; the process is stopped, to be started again later."""
+    batch = short_articles(24)
+    alone, _ = prepared_batches([batch], max_share=0)
+    settings = Settings(offload_max_share=0.5, extraction_timeout_seconds=0.2)
+    engine = Deduplicator(settings, MemoryIndex(index_config(settings)))
+
+    async def go() -> list[object]:
+        engine.start_offload_process()
+        assert engine._offload is not None
+        await until_ready(engine._offload)
+        assert engine._offload.pid is not None
+        os.kill(engine._offload.pid, signal.SIGSTOP)  # alive, reading nothing, answering nothing
+        try:
+            return [comparable(r) for r in await engine.prepare_many([(p, NO_POSITION) for p in batch])]
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # (stopped for good by then, as it should be)
+                os.kill(engine._offload.pid, signal.SIGCONT)
+
+    try:
+        assert asyncio.run(go()) == alone
+        assert engine.shared == 0 and engine._offload is not None and engine._offload.closed
+    finally:
+        engine.close()
+
+
+def test_each_event_loop_gets_its_own_offload_process() -> None:
+    """Offline callers may run the engine under asyncio.run more than once: the process of a loop that
+    ended is replaced, not used from another loop."""
+    batches = [short_articles(32), short_articles(32, seed=4)]
+    alone, _ = prepared_batches(batches, max_share=0)
+    settings = Settings(offload_max_share=0.5)
+    engine = Deduplicator(settings, MemoryIndex(index_config(settings)))
+
+    async def go(batch: list[bytes]) -> list[object]:
+        await engine.warm_up()
+        return [comparable(r) for r in await engine.prepare_many([(p, NO_POSITION) for p in batch])]
+
+    try:
+        first = asyncio.run(go(batches[0]))
+        process = engine._offload
+        second = asyncio.run(go(batches[1]))
+        assert first + second == alone
+        assert process is not None and process.closed and engine._offload is not process
+        assert engine.shared > 0
+    finally:
+        engine.close()
