@@ -538,7 +538,6 @@ class Deduplicator:
                 last_yield = time.perf_counter()
         shared = self._shared_count(items)
         tail = len(items) - shared
-        submitted_at = time.monotonic()
         job = self._share(items[tail:]) if shared else None
         prepared = []
         last_yield = time.perf_counter()
@@ -552,7 +551,7 @@ class Deduplicator:
                 await asyncio.sleep(0)
                 last_yield = time.perf_counter()
         if job is not None:
-            prepared.extend(await self._shared_results(job, items[tail:], submitted_at, tail))
+            prepared.extend(await self._shared_results(job, items[tail:]))
         return prepared
 
     def _shared_count(self, items: Sequence[_Parsed]) -> int:
@@ -605,16 +604,10 @@ class Deduplicator:
         self,
         job: asyncio.Future[tuple[list[PreparedArticle | Rejection | None], float]],
         items: Sequence[_Parsed],
-        submitted_at: float,
-        here_articles: int,
     ) -> list[PreparedArticle | Rejection]:
         """The offload process's share, in order, with the chrome of each article's turn; what it could
-        not prepare (or all of it, if it failed or exceeded its time box) is prepared here.
-
-        ``submitted_at`` (:func:`time.monotonic`, one clock for both processes): when the share was sent;
-        the worker's own ``here_articles`` took until now.
-        """
-        here_seconds = time.monotonic() - submitted_at
+        not prepare (or all of it, if it failed or exceeded its time box) is prepared here."""
+        waiting_from = time.monotonic()  # the worker's own part is done
         results: Sequence[PreparedArticle | Rejection | None] = [None] * len(items)
         try:
             # Each input cleans inline (70 ms at worst), so only a broken process takes this long.
@@ -623,7 +616,7 @@ class Deduplicator:
             )
             if len(results) != len(items):
                 raise ValueError(f"{len(results)} results for {len(items)} articles")
-            self.split.measured(here_seconds, here_articles, sent_at - submitted_at, len(items))
+            self.split.answered(late=sent_at - waiting_from)
             self.shared += sum(result is not None for result in results)
         except Exception as exc:  # died, timed out, or answered what it should not: all prepared here
             results = [None] * len(items)

@@ -141,20 +141,22 @@ def _retrieve(future: asyncio.Future[None]) -> None:
 class PrepareSplit:
     """How much of each batch the offload process prepares while the worker prepares the rest.
 
-    The share follows what each side took per article in the last batches, so that the process's reply
-    is sent when the worker is done with its own part: the process's part from the moment it was sent
-    to the moment its reply was (the pipe and pickling included), against the worker's part with
-    whatever else ran meanwhile (the previous batch's index call and publishing). On a busy machine,
-    where the process has no core of its own, its articles take longer and its share falls.
+    The share grows while the process's reply is sent before the worker is done with its own part, and
+    shrinks when it comes later than :attr:`LATE_SECONDS` after (both by one clock, :func:`time.monotonic`).
+    A little late costs nothing: the worker's event loop meanwhile publishes the previous batch and
+    takes in the next. On a busy machine, where the process has no core of its own, its replies come
+    late and its share falls.
     """
 
     #: Fewer articles than this are all prepared in the worker: a round trip to the process costs
     #: about 1 ms, and small batches come at low rates, where latency matters and the core is idle.
     MIN_ARTICLES = 16
-    #: The least share once enabled: the process keeps a part, so its cost stays measured.
+    #: The least share once enabled: the process keeps a part, so its pace stays measured.
     MIN_SHARE = 0.05
-    #: Weight of the latest batch in the share (an exponential moving average).
-    WEIGHT = 0.3
+    #: How much the share moves after each batch.
+    STEP = 0.02
+    #: A reply sent later than this after the worker's part was done counts as late.
+    LATE_SECONDS = 0.002
 
     def __init__(self, max_share: float) -> None:
         self.max_share = max_share
@@ -166,11 +168,8 @@ class PrepareSplit:
             return 0
         return max(1, round(self.share * articles))
 
-    def measured(self, here: float, here_articles: int, there: float, there_articles: int) -> None:
-        """The worker took ``here`` seconds for its ``here_articles``, the process ``there`` for its own."""
-        if here_articles <= 0 or there_articles <= 0 or there <= 0:
-            return
-        per_here, per_there = here / here_articles, there / there_articles
-        balanced = per_here / (per_here + per_there)
-        share = (1 - self.WEIGHT) * self.share + self.WEIGHT * balanced
-        self.share = min(self.max_share, max(min(self.MIN_SHARE, self.max_share), share))
+    def answered(self, late: float) -> None:
+        """The process sent its reply ``late`` seconds after the worker was done with its own part
+        (negative: before)."""
+        step = -self.STEP if late > self.LATE_SECONDS else self.STEP
+        self.share = min(self.max_share, max(min(self.MIN_SHARE, self.max_share), self.share + step))

@@ -85,20 +85,22 @@ def test_close_stops_the_process_and_fails_the_request_in_flight() -> None:
     asyncio.run(go())
 
 
-def test_the_share_follows_what_each_side_takes_an_article() -> None:
+def test_the_share_grows_while_replies_come_in_time_and_falls_when_late() -> None:
     split = PrepareSplit(max_share=0.5)
     assert split.count(PrepareSplit.MIN_ARTICLES - 1) == 0  # small batches stay in the worker
-    for _ in range(30):  # the process twice as fast an article: it would take 2/3, the cap says 1/2
-        split.measured(here=0.004, here_articles=32, there=0.002, there_articles=32)
+    for _ in range(30):  # sent before the worker was done with its part
+        split.answered(late=-0.003)
     assert split.share == pytest.approx(0.5)
     assert split.count(64) == 32
-    for _ in range(30):  # a busy machine: the process four times slower an article
-        split.measured(here=0.004, here_articles=32, there=0.016, there_articles=32)
-    assert split.share == pytest.approx(0.2, abs=0.01)
-    for _ in range(60):  # far slower still: it keeps a part, so it is measured again
-        split.measured(here=0.001, here_articles=60, there=0.1, there_articles=4)
+    split.answered(late=PrepareSplit.LATE_SECONDS / 2)  # a little late is in time
+    assert split.share == pytest.approx(0.5)
+    for _ in range(5):  # a busy machine: the process late
+        split.answered(late=0.01)
+    assert split.share == pytest.approx(0.5 - 5 * PrepareSplit.STEP)
+    for _ in range(60):
+        split.answered(late=0.05)
     assert split.share == PrepareSplit.MIN_SHARE
-    assert split.count(64) >= 1
+    assert split.count(64) >= 1  # it keeps a part, so its pace is measured again
     assert PrepareSplit(max_share=0).count(64) == 0
 
 
