@@ -160,7 +160,7 @@ class PrepareSplit:
 
     def __init__(self, max_share: float) -> None:
         self.max_share = max_share
-        self.share = min(max_share, 0.25)
+        self.share = max_share  # a process just started is idle: a late reply soon shows a busy machine
 
     def count(self, articles: int) -> int:
         """Articles of a batch of ``articles`` to prepare in the offload process."""
