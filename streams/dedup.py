@@ -44,7 +44,7 @@ from streams.models import (
     parse_article,
     utc_now_iso,
 )
-from streams.offload import OffloadProcess, PrepareSplit
+from streams.offload import OffloadProcess, PrepareSplit, available_cpus, usable_max_share
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -428,7 +428,7 @@ class Deduplicator:
         self.replayed = 0  # decisions replayed for articles already in the index (redelivery)
         self.chrome_config = chrome_config(settings)
         self.chrome = ChromeCache(self.chrome_config.cache_hosts, self.chrome_config.min_pages)
-        self.split = PrepareSplit(settings.offload_max_share)
+        self.split = PrepareSplit(usable_max_share(settings.offload_max_share, available_cpus()))
         self._offload: OffloadProcess | None = None
         self.shared = 0  # articles the offload process prepared
         self._offload_started = -math.inf

@@ -16,13 +16,18 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+#: Where the CPU quota of this process's cgroup is read (v2, then v1); tests point it elsewhere.
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 _READY = "ready"
 
@@ -173,3 +178,33 @@ class PrepareSplit:
         (negative: before)."""
         step = -self.STEP if late > self.LATE_SECONDS else self.STEP
         self.share = min(self.max_share, max(min(self.MIN_SHARE, self.max_share), self.share + step))
+
+
+def available_cpus(cgroup_root: Path | None = None) -> float:
+    """The CPUs this process may use: those it may run on, capped by its cgroup's CPU quota (a container's
+    CPU limit), where there is one."""
+    try:
+        cpus = float(len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        cpus = float(os.cpu_count() or 1)
+    root = CGROUP_ROOT if cgroup_root is None else cgroup_root
+    quotas = (("cpu.max",), ("cpu", "cpu.cfs_quota_us", "cpu.cfs_period_us"))
+    for parts in quotas:
+        try:
+            if len(parts) == 1:
+                quota, period = root.joinpath(*parts).read_text().split()[:2]
+            else:
+                quota = root.joinpath(parts[0], parts[1]).read_text().strip()
+                period = root.joinpath(parts[0], parts[2]).read_text().strip()
+        except (OSError, ValueError):
+            continue
+        if quota not in ("max", "-1") and int(period) > 0:
+            return min(cpus, int(quota) / int(period))
+        return cpus
+    return cpus
+
+
+def usable_max_share(max_share: float, cpus: float) -> float:
+    """The cap a worker with ``cpus`` available uses: none below two CPUs, where the offload process
+    would only take the worker's own CPU and add the cost of the pipe."""
+    return max_share if cpus >= 2 else 0.0

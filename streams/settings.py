@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         ge=0,
         le=0.9,
         description="Cap of the adaptive share of batches of 16+ short inputs prepared in a second process"
-        " (0: none).",
+        " (0: none; none either with fewer than 2 CPUs).",
     )
     html_extractor: HtmlExtractor = Field(
         "resiliparse",

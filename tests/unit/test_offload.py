@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -27,9 +28,15 @@ from streams.dedup import (
 )
 from streams.memory_index import MemoryIndex
 from streams.models import NO_POSITION, RawArticle, Rejection, parse_article
-from streams.offload import OffloadProcess, PrepareSplit
+from streams.offload import OffloadProcess, PrepareSplit, available_cpus, usable_max_share
 from streams.settings import Settings
 from streams.tools.synthetic import same_template_stream
+
+
+@pytest.fixture(autouse=True)
+def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine offloads only with two CPUs or more: these tests run as on such a machine."""
+    monkeypatch.setattr(dedup, "available_cpus", lambda: 2.0)
 
 
 async def until_ready(process: OffloadProcess, timeout: float = 60.0) -> None:
@@ -244,3 +251,28 @@ def test_each_event_loop_gets_its_own_offload_process() -> None:
         assert engine.shared > 0
     finally:
         engine.close()
+
+
+def test_a_worker_with_fewer_than_two_cpus_starts_no_offload_process(tmp_path: Path) -> None:
+    """The CPUs are those the process may run on, capped by a container's quota (cgroup v2, then v1)."""
+    cpus = available_cpus(tmp_path)  # no quota there: the CPUs it may run on
+    assert cpus == len(os.sched_getaffinity(0))
+    (tmp_path / "cpu.max").write_text("150000 100000\n")  # a limit of 1.5 CPUs
+    assert available_cpus(tmp_path) == min(cpus, 1.5)
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert available_cpus(tmp_path) == cpus
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert available_cpus(tmp_path) == min(cpus, 1.0)
+    assert usable_max_share(0.5, 1.0) == usable_max_share(0.5, 1.5) == 0
+    assert usable_max_share(0.5, 2.0) == 0.5
+
+
+def test_the_engine_asks_for_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dedup, "available_cpus", lambda: 1.0)
+    assert (
+        Deduplicator(Settings(offload_max_share=0.5), MemoryIndex(index_config(Settings()))).split.max_share
+        == 0
+    )
