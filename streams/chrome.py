@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import xxhash
 
 from streams.fingerprint import url_host
+from streams.records import reduce_by_init
 
 #: Blocks of one page counted at most (the first ones, distinct): a page of thousands of lines costs no more.
 MAX_BLOCKS_PER_PAGE = 256
@@ -63,6 +64,8 @@ class PageBlocks:
     host: str
     tag: bytes
     blocks: bytes  # 8 bytes a block
+
+    __reduce__ = reduce_by_init
 
 
 # A block's normal form: its letters, case-folded, and its spaces (the cleaned text has single spaces

@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from streams.chrome import (
     ChromeCache,
@@ -32,7 +33,6 @@ from streams.chrome import (
 from streams.cleaning import canonical_url, clean_article, html_budget_problem
 from streams.fingerprint import Fingerprint, Rule, article_id_for, fingerprint, url_host
 from streams.fingerprint_params import FingerprintParams
-from streams.index import Index, IndexConfig, IndexVerdict
 from streams.models import (
     NO_POSITION,
     Decision,
@@ -45,7 +45,11 @@ from streams.models import (
     utc_now_iso,
 )
 from streams.offload import OffloadProcess, PrepareSplit, available_cpus, usable_max_share
-from streams.settings import Settings
+from streams.records import reduce_by_init
+
+if TYPE_CHECKING:  # the offload process imports this module: it needs neither Redis nor the settings
+    from streams.index import Index, IndexConfig, IndexVerdict
+    from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +120,8 @@ class PreparedArticle:
     titles: str = ""  # every title the article gives (its own, and an HTML page's head titles): title rule
     chrome_dropped: int = 0  # characters of known chrome left out of the fingerprinted text
     extractor: str = "text"  # what produced the text (CleanText.extractor)
+
+    __reduce__ = reduce_by_init
 
 
 def prepare(
@@ -299,6 +305,8 @@ def to_decision(article: PreparedArticle, verdict: IndexVerdict) -> Decision:
 
 def index_config(settings: Settings, namespace: str | None = None) -> IndexConfig:
     """The index layout and decision thresholds from the settings."""
+    from streams.index import IndexConfig
+
     return IndexConfig(
         namespace=namespace or settings.namespace,
         params=settings.fingerprint_params(),

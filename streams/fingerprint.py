@@ -26,9 +26,11 @@ from typing import Any
 import numpy as np
 import xxhash
 
-# The compiled text core, None where it was not built (cleaning imports it, once for both modules).
 from streams.cleaning import _textcore, canonical_url
 from streams.fingerprint_params import FingerprintParams
+
+# The compiled text core, None where it was not built (cleaning imports it, once for both modules).
+from streams.records import reduce_by_init
 
 #: Whether fingerprint() runs the compiled core (streams/_native/textcore.c) or the pure-Python path.
 NATIVE_CORE = _textcore is not None
@@ -109,6 +111,8 @@ class Fingerprint:
     def compact_lead(self) -> bytes:
         """The lead signature with 8 bits a value."""
         return (self.lead_signature & 0xFF).astype(np.uint8).tobytes()
+
+    __reduce__ = reduce_by_init
 
 
 def band_hashes(signature: np.ndarray, bands: int, rows: int, salt: int = 0) -> list[int]:

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit, urlunsplit
 
+from streams.records import reduce_by_init
+
 Status = Literal["unique", "duplicate", "rejected"]
 #: Every decision status, in the order reports list them; each has its output topic
 #: (:attr:`streams.settings.Settings.output_topic_by_status`).
@@ -67,6 +69,8 @@ class SourcePosition:
     partition: int | None = None
     offset: int | None = None
 
+    __reduce__ = reduce_by_init
+
 
 #: The position of a message that did not come from Kafka (offline commands, tests).
 NO_POSITION = SourcePosition()
@@ -85,6 +89,8 @@ class RawArticle:
     published_at: str | None
     language: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    __reduce__ = reduce_by_init
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +134,8 @@ class Rejection:
             "offset": self.position.offset,
             "processed_at": self.processed_at,
         }
+
+    __reduce__ = reduce_by_init
 
 
 @dataclass(frozen=True, slots=True)

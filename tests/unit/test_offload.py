@@ -9,10 +9,12 @@ import dataclasses
 import json
 import operator
 import os
+import pickle
 import signal
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +29,7 @@ from streams.dedup import (
     with_chrome,
 )
 from streams.memory_index import MemoryIndex
-from streams.models import NO_POSITION, RawArticle, Rejection, parse_article
+from streams.models import NO_POSITION, RawArticle, Rejection, SourcePosition, parse_article
 from streams.offload import OffloadProcess, PrepareSplit, available_cpus, usable_max_share
 from streams.settings import Settings
 from streams.tools.synthetic import same_template_stream
@@ -276,3 +278,26 @@ def test_the_engine_asks_for_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
         Deduplicator(Settings(offload_max_share=0.5), MemoryIndex(index_config(Settings()))).split.max_share
         == 0
     )
+
+
+def crossed(record: object) -> Any:
+    """A record as the other process gets it: pickled, as multiprocessing does, and loaded."""
+    return pickle.loads(pickle.dumps(record))  # noqa: S301 (bytes this test made)
+
+
+def test_records_cross_to_another_process_and_back_unchanged() -> None:
+    """streams.records: each record the offload process sends back is rebuilt by its constructor."""
+    payload = json.dumps(
+        {"url": "https://news.example/a", "title": "Bridge", "text": "A story. " * 20}
+    ).encode()
+    parsed = parse_article(payload, max_bytes=CONFIG.max_message_bytes)
+    assert isinstance(parsed, RawArticle)
+    article = prepare_parsed(parsed, payload, CONFIG, SourcePosition("t", 1, 2), 0.001, chrome=frozenset())
+    assert isinstance(article, PreparedArticle) and article.blocks is not None
+    rejection = Rejection(
+        error="empty_text", message="m", raw=b"x", position=SourcePosition("t", 0, 1), id="a"
+    )
+    for record in (parsed, rejection, article.blocks, article.raw, SourcePosition("t", 0, 5)):
+        assert crossed(record) == record
+    again = crossed(article)
+    assert comparable(again) == comparable(article) and again.timings == article.timings
