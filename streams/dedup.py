@@ -366,8 +366,7 @@ def _prepare_shared(
 
     The payloads and the parsed articles stay in the worker (``b""`` and a placeholder in what is sent
     back; the HTML of an article cleaned from its text is not sent). None for an item not sent, and for
-    one that raised:
-    the worker prepares it again itself, and logs and rejects what raises there.
+    one that raised: the worker prepares it again itself, and logs and rejects what raises there.
     """
     results: list[PreparedArticle | Rejection | None] = []
     for item in items:
@@ -395,6 +394,24 @@ def _what_cleaning_reads(article: RawArticle) -> RawArticle:
 _RAW_LEFT_IN_THE_WORKER = RawArticle(
     url="", id=None, title="", text=None, html=None, source=None, published_at=None, language=None
 )
+
+
+class _LoopTurns:
+    """Gives the event loop a turn once the batch's CPU work has kept it for ``_YIELD_SECONDS``.
+
+    Parsing and cleaning never wait, so the event loop would stall for the whole batch: now and then it
+    gets a turn, for the previous batch's index call (its request and reply). Not after every article: in
+    a worker each turn costs about as much as preparing an article (the Kafka client's thread takes the
+    GIL meanwhile; measured in docs/performance.md).
+    """
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+
+    async def now_and_then(self) -> None:
+        if time.perf_counter() - self._last >= _YIELD_SECONDS:
+            await asyncio.sleep(0)
+            self._last = time.perf_counter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,7 +481,7 @@ class Deduplicator:
         parsed, payload, position, parse_seconds = item.parsed, item.payload, item.position, item.seconds
         if isinstance(parsed, Rejection):
             return parsed
-        chrome = self.chrome.get(url_host(parsed.url)) if self.chrome_config.enabled else None
+        chrome = self._known_chrome(parsed)
         if cleans_inline(parsed.text, parsed.html):
             return prepare_parsed(parsed, payload, self.config, position, parse_seconds, chrome)
         loop = asyncio.get_running_loop()
@@ -537,27 +554,18 @@ class Deduplicator:
         """
         if len(messages) >= PrepareSplit.MIN_ARTICLES:
             self.start_offload_process()
+        turns = _LoopTurns()
         items = []
-        last_yield = time.perf_counter()
         for payload, position in messages:
-            items.append(self._parse(payload, position))
-            if time.perf_counter() - last_yield >= _YIELD_SECONDS:  # a batch of big HTML pages: 1-16 ms each
-                await asyncio.sleep(0)
-                last_yield = time.perf_counter()
+            items.append(self._parse(payload, position))  # a big HTML page takes 1-16 ms
+            await turns.now_and_then()
         shared = self._shared_count(items)
         tail = len(items) - shared
         job = self._share(items[tail:]) if shared else None
         prepared = []
-        last_yield = time.perf_counter()
         for item in items[:tail]:
             prepared.append(await self._prepare_guarded(item))
-            # Cleaning a text article never waits, so the event loop would stall for the whole batch:
-            # now and then it gets a turn, for the previous batch's index call (its request and reply).
-            # Not after every article: in a worker each turn costs about as much as preparing an
-            # article (the Kafka client's thread takes the GIL meanwhile; measured in docs/performance.md).
-            if time.perf_counter() - last_yield >= _YIELD_SECONDS:
-                await asyncio.sleep(0)
-                last_yield = time.perf_counter()
+            await turns.now_and_then()
         if job is not None:
             prepared.extend(await self._shared_results(job, items[tail:]))
         return prepared
@@ -642,11 +650,16 @@ class Deduplicator:
                 prepared.append(_internal_error(exc, item.payload, item.position))
         return prepared
 
+    def _known_chrome(self, article: RawArticle) -> frozenset[bytes] | None:
+        """The chrome known now for the article's host (None when chrome is not learned); looked up at
+        each article's turn, which also keeps the host's place in the cache."""
+        return self.chrome.get(url_host(article.url)) if self.chrome_config.enabled else None
+
     def _adopt(self, result: PreparedArticle | Rejection, item: _Parsed) -> PreparedArticle | Rejection:
         """What the offload process prepared, with its payload and article, and the chrome of its turn
         (looked up, and the page counted, in stream order as :meth:`_prepare_one` does)."""
         assert isinstance(item.parsed, RawArticle)
-        chrome = self.chrome.get(url_host(item.parsed.url)) if self.chrome_config.enabled else None
+        chrome = self._known_chrome(item.parsed)
         if isinstance(result, Rejection):
             return dataclasses.replace(result, raw=item.payload)
         article = dataclasses.replace(result, payload=item.payload, raw=item.parsed)

@@ -26,10 +26,9 @@ from typing import Any
 import numpy as np
 import xxhash
 
+# The compiled text core, None where it was not built (cleaning imports it, once for both modules).
 from streams.cleaning import _textcore, canonical_url
 from streams.fingerprint_params import FingerprintParams
-
-# The compiled text core, None where it was not built (cleaning imports it, once for both modules).
 from streams.records import reduce_by_init
 
 #: Whether fingerprint() runs the compiled core (streams/_native/textcore.c) or the pure-Python path.

@@ -187,21 +187,24 @@ def available_cpus(cgroup_root: Path | None = None) -> float:
         cpus = float(len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         cpus = float(os.cpu_count() or 1)
-    root = CGROUP_ROOT if cgroup_root is None else cgroup_root
-    quotas = (("cpu.max",), ("cpu", "cpu.cfs_quota_us", "cpu.cfs_period_us"))
-    for parts in quotas:
+    quota = _cgroup_cpu_quota(CGROUP_ROOT if cgroup_root is None else cgroup_root)
+    return cpus if quota is None else min(cpus, quota)
+
+
+def _cgroup_cpu_quota(root: Path) -> float | None:
+    """The CPU quota in CPUs (cgroup v2's ``cpu.max``, else v1's ``cfs`` pair); None when unlimited or
+    unreadable."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
         try:
-            if len(parts) == 1:
-                quota, period = root.joinpath(*parts).read_text().split()[:2]
-            else:
-                quota = root.joinpath(parts[0], parts[1]).read_text().strip()
-                period = root.joinpath(parts[0], parts[2]).read_text().strip()
-        except (OSError, ValueError):
-            continue
-        if quota not in ("max", "-1") and int(period) > 0:
-            return min(cpus, int(quota) / int(period))
-        return cpus
-    return cpus
+            quota = (root / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (root / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1") or int(period) <= 0:
+        return None
+    return int(quota) / int(period)
 
 
 def usable_max_share(max_share: float, cpus: float) -> float:
